@@ -1,0 +1,51 @@
+"""The terminal conversation: the same engine as Telegram, with buttons shown as numbered choices.
+
+Works with a keyboard or with lines piped in (it reads until the end of input), so a chat can be scripted.
+"""
+
+import secrets
+from typing import Iterable, List, TextIO
+
+from bot.engine import Button, Engine
+from bot.services import placeholders
+
+INTRO = (
+    "Signpost: an automatic helper, not a person. Nothing you type is saved.\n"
+    "Type what is happening in your own words. Type a number to pick a choice, or 'quit' to leave.\n"
+)
+QUIT_WORDS = frozenset({"quit", "exit", "bye!", "/exit", "/quit"})
+
+
+def render(messages, out: TextIO) -> List[Button]:
+    """Print the bot's messages and number their buttons; returns the buttons in that order."""
+    choices: List[Button] = []
+    for message in messages:
+        out.write(f"bot: {message.text}\n")
+        for button in message.buttons:
+            choices.append(button)
+            out.write(f"  {len(choices)}) {button.title}\n")
+    out.flush()
+    return choices
+
+
+async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bool) -> None:
+    """Hold one conversation until 'quit' or the end of input."""
+    # A fresh random id each run: it is the conversation's only name, and it is never written anywhere.
+    conversation = secrets.token_hex(16)
+    out.write(INTRO)
+    choices: List[Button] = []
+    lines = iter(lines)
+    while True:
+        if prompt:
+            out.write("you: ")
+            out.flush()
+        line = next(lines, None)
+        if line is None or line.strip().lower() in QUIT_WORDS:
+            break
+        text = line.strip()
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            text = choices[int(text) - 1].payload
+        reply = await engine.reply(conversation, text)
+        choices = render(reply.messages, out)
+    await engine.forget(conversation)
+    out.write(f"bot: Take care. Childline is there any time: {placeholders()['childline_phone']}.\n")

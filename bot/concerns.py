@@ -1,0 +1,61 @@
+"""The fixed concern labels and how each Rasa intent maps onto one.
+
+Other tools (statistics, evaluation, moderators' tables) read these names, so they never change.
+"""
+
+CONCERNS = (
+    "asked_for_nudes",
+    "sextortion",
+    "image_shared",
+    "sent_nude_worried",
+    "received_nude",
+    "unknown_contact",
+    "friend_worried",
+    "immediate_danger",
+    "self_harm",
+    "block_report_help",
+    "talk_to_someone",
+    "privacy_question",
+    "greet",
+    "out_of_scope",
+)
+
+CRISIS = frozenset({"immediate_danger", "self_harm"})
+
+# Small conversational intents the dialogue needs, and the concern each one counts as.
+SMALL_TALK = {
+    "goodbye": "greet",
+    "thanks": "greet",
+    "bot_challenge": "greet",
+    "affirm": "out_of_scope",
+    "deny": "out_of_scope",
+    "inform_platform": "out_of_scope",
+    "help": "talk_to_someone",
+    "nlu_fallback": "out_of_scope",
+}
+
+PLATFORMS = (
+    "snapchat",
+    "instagram",
+    "tiktok",
+    "whatsapp",
+    "discord",
+    "roblox",
+    "telegram",
+    "messenger",
+    "youtube",
+    "xbox",
+    "playstation",
+    "fortnite",
+    "x",
+    "kik",
+    "twitch",
+    "minecraft",
+)
+
+
+def concern_for(intent: str) -> str:
+    """The concern label for a Rasa intent name (unknown intents count as out of scope)."""
+    if intent in CONCERNS:
+        return intent
+    return SMALL_TALK.get(intent, "out_of_scope")

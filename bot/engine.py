@@ -1,0 +1,220 @@
+"""The one module that owns Rasa: load the trained model once, in-process, and answer one message at a time.
+
+Everything else (terminal chat, Telegram, classify/eval, benchmarks) calls `Engine.reply` or `Engine.classify`.
+The conversation id given here is always a pseudonym made by the caller, never a real user or chat id.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+
+from bot import services
+from bot.concerns import PLATFORMS, concern_for
+from bot.privacy import RedactingTrackerStore
+
+# A button press (or a typed command) arrives as "/intent" or '/intent{"platform":"snapchat"}'.
+PAYLOAD = re.compile(r'^/(?P<intent>[a-z_]+)(?:\{"platform":\s*"(?P<platform>[a-z]+)"\})?$')
+# Messages without a single letter or digit (emoji only, stickers as text, blank) get the menu.
+HAS_WORDS = re.compile(r"\w")
+
+# Which responses count as which moderator outcome (see bot/stats.py for the full list).
+CRISIS_RESPONSES = frozenset({"utter_immediate_danger", "utter_self_harm"})
+FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default", "utter_no_words"})
+
+
+class ServicesNLG(TemplatedNaturalLanguageGenerator):
+    """Rasa's response generator, with every {placeholder} filled from responses/services.yml."""
+
+    def __init__(self, endpoint_config: Any = None, domain: Optional[Domain] = None) -> None:
+        super().__init__(domain.responses if domain else {})
+
+    @staticmethod
+    def _response_variables(filled_slots: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        values = services.placeholders()
+        values.update(filled_slots or {})
+        values.update(kwargs)
+        return values
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    text: str
+    buttons: Tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers to one message, and what it understood."""
+
+    messages: Tuple[BotMessage, ...]
+    concern: str
+    intent: str
+    confidence: float
+    platform: Optional[str]
+    by: str  # "model", "safety" (the safety net decided), "button" (a button payload) or "engine"
+    outcomes: FrozenSet[str] = field(default_factory=frozenset)
+
+
+def _platform_of(parse: Dict[str, Any]) -> Optional[str]:
+    for entity in parse.get("entities") or []:
+        if entity.get("entity") == "platform" and entity.get("value") in PLATFORMS:
+            return entity["value"]
+    return None
+
+
+def _decided_by(parse: Dict[str, Any]) -> str:
+    return "safety" if parse.get("safety") else "model"
+
+
+class Engine:
+    """A loaded Signpost model: `await reply(conversation_id, text)` in, a `Reply` out."""
+
+    def __init__(self, agent: Agent, stats: Any = None) -> None:
+        self.agent = agent
+        self.stats = stats
+        self.tracker_store: RedactingTrackerStore = agent.tracker_store
+        intents = set(agent.domain.intents)
+        self._known_intents = frozenset(intents | {"nlu_fallback"})
+        childline = services.placeholders()["childline_phone"]
+        self._childline_responses = frozenset(
+            name
+            for name, variations in agent.domain.responses.items()
+            if any("{childline_phone}" in (v.get("text") or "") or childline in (v.get("text") or "")
+                   for v in variations)
+        )
+
+    @classmethod
+    def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
+        """Load the trained model (the newest under models/ unless a path is given) once."""
+        from bot.training import latest_model
+
+        path = model_path or latest_model()
+        agent = Agent.load(str(path))
+        agent.tracker_store = RedactingTrackerStore(agent.domain, **store_options)
+        agent.processor.tracker_store = agent.tracker_store
+        agent.nlg = ServicesNLG(domain=agent.domain)
+        agent.processor.nlg = agent.nlg
+        return cls(agent, stats)
+
+    def _payload(self, text: str) -> bool:
+        """True if `text` is a well-formed button payload for a known intent (and a known app)."""
+        match = PAYLOAD.match(text)
+        return bool(
+            match
+            and match["intent"] in self._known_intents
+            and (match["platform"] is None or match["platform"] in PLATFORMS)
+        )
+
+    async def _parse(self, text: str) -> Dict[str, Any]:
+        return await self.agent.processor.parse_message(UserMessage(text))
+
+    async def classify(self, text: str) -> Dict[str, Any]:
+        """NLU only, no conversation state: what concern a message is about."""
+        parse = await self._parse(text.strip().lstrip("/") or " ")
+        intent = parse["intent"].get("name") or "nlu_fallback"
+        return {
+            "concern": concern_for(intent),
+            "intent": intent,
+            "confidence": round(float(parse["intent"].get("confidence") or 0.0), 4),
+            "platform": _platform_of(parse),
+            "by": _decided_by(parse),
+        }
+
+    async def reply(self, conversation_id: str, text: str) -> Reply:
+        """Answer one message of one conversation."""
+        text = (text or "").strip()
+        by = None
+        if self._payload(text):
+            by = "button"
+        elif not HAS_WORDS.search(text):
+            # Nothing to read (blank, emoji only): answer with the menu of concerns and Childline.
+            text, by = "/nlu_fallback", "engine"
+        else:
+            text = text.lstrip("/")
+        parse = await self._parse(text)
+        output = CollectingOutputChannel()
+        await self.agent.handle_message(UserMessage(text, output, conversation_id, parse_data=parse))
+        intent = parse["intent"].get("name") or "nlu_fallback"
+        return Reply(
+            messages=tuple(_bot_message(m) for m in output.messages),
+            concern=concern_for(intent),
+            intent=intent,
+            confidence=round(float(parse["intent"].get("confidence") or 0.0), 4),
+            platform=_platform_of(parse),
+            by=by or _decided_by(parse),
+            outcomes=await self._new_counts(conversation_id),
+        )
+
+    async def _new_counts(self, conversation_id: str) -> FrozenSet[str]:
+        """Outcomes shown this turn; also records what is new in this conversation to the statistics."""
+        tracker = await self.tracker_store.retrieve(conversation_id)
+        if tracker is None:
+            return frozenset()
+        earlier, now = _split_turns(tracker.events)
+        outcomes_now = self._outcomes(now)
+        if self.stats is not None:
+            concerns_before = {concern_for(i) for i in _intents(earlier)}
+            platforms_before = set(_platforms(earlier))
+            self.stats.record(
+                concerns=[c for c in {concern_for(i) for i in _intents(now)} if c not in concerns_before],
+                platforms=[p for p in set(_platforms(now)) if p not in platforms_before],
+                outcomes=sorted(outcomes_now - self._outcomes(earlier)),
+            )
+        return frozenset(outcomes_now)
+
+    def _outcomes(self, events: Iterable[Any]) -> set:
+        actions = {e.action_name for e in events if isinstance(e, ActionExecuted)}
+        outcomes = set()
+        if actions & self._childline_responses:
+            outcomes.add("childline_shown")
+        if actions & CRISIS_RESPONSES:
+            outcomes.add("crisis_answer_shown")
+        if actions & FALLBACK_RESPONSES:
+            outcomes.add("fallback_menu_shown")
+        if "utter_block_report_steps" in actions:
+            outcomes.add("block_report_steps_shown")
+        return outcomes
+
+    async def forget(self, conversation_id: str) -> None:
+        """Drop everything kept about one conversation (quick exit)."""
+        await self.tracker_store.forget(conversation_id)
+
+
+def _split_turns(events: Iterable[Any]) -> Tuple[List[Any], List[Any]]:
+    """This session's events before the latest user message, and from it on."""
+    session: List[Any] = []
+    for event in events:
+        if isinstance(event, SessionStarted):
+            session = []
+        session.append(event)
+    last_user = max((i for i, e in enumerate(session) if isinstance(e, UserUttered)), default=0)
+    return session[:last_user], session[last_user:]
+
+
+def _intents(events: Iterable[Any]) -> List[str]:
+    return [e.intent_name for e in events if isinstance(e, UserUttered) and e.intent_name]
+
+
+def _platforms(events: Iterable[Any]) -> List[str]:
+    return [e.value for e in events if isinstance(e, SlotSet) and e.key == "platform" and e.value in PLATFORMS]
+
+
+def _bot_message(message: Dict[str, Any]) -> BotMessage:
+    buttons = tuple(
+        Button(title=b.get("title", ""), payload=b.get("payload", ""))
+        for b in message.get("buttons") or []
+    )
+    return BotMessage(text=message.get("text") or "", buttons=buttons)
