@@ -1,0 +1,32 @@
+"""Shared fixtures: the trained engine is loaded once per test session (loading Rasa takes seconds)."""
+
+import json
+import uuid
+
+import pytest
+
+from bot.privacy import configure_logging
+from bot.settings import HELDOUT_FILE
+
+configure_logging()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real engine on the trained model (`make test` trains it first)."""
+    from bot.engine import Engine
+
+    return Engine.load()
+
+
+@pytest.fixture
+def conversation_id():
+    """A fresh conversation pseudonym for each test."""
+    return uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def heldout():
+    """The held-out labelled messages (never used for training)."""
+    with open(HELDOUT_FILE, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,75 @@
+"""The engine: one message in, the bot's messages out, with what it understood."""
+
+import pytest
+
+from bot.concerns import CONCERNS, PLATFORMS
+
+
+async def test_a_concern_naming_an_app_gets_that_apps_steps(engine, conversation_id):
+    reply = await engine.reply(conversation_id, "a boy on sc wont stop asking me for pics with no clothes on")
+    assert reply.concern == "asked_for_nudes"
+    assert reply.platform == "snapchat"
+    text = " ".join(m.text for m in reply.messages)
+    assert "Snapchat" in text
+    assert "0800 1111" in text
+
+
+async def test_every_concern_answer_offers_danger_and_a_person(engine, conversation_id):
+    reply = await engine.reply(conversation_id, "someone i dont know keeps asking me for nudes on insta")
+    payloads = {b.payload for m in reply.messages for b in m.buttons}
+    assert "/immediate_danger" in payloads
+    assert "/talk_to_someone" in payloads
+
+
+async def test_an_unnamed_app_is_asked_for_with_buttons_then_its_steps_follow(engine, conversation_id):
+    first = await engine.reply(conversation_id, "how do i block someone")
+    assert first.concern == "block_report_help"
+    app_buttons = [b for m in first.messages for b in m.buttons if b.payload.startswith("/inform_platform")]
+    assert len(app_buttons) >= 5
+    tiktok = next(b for b in app_buttons if '"tiktok"' in b.payload)
+    second = await engine.reply(conversation_id, tiktok.payload)
+    assert second.by == "button"
+    assert second.platform == "tiktok"
+    assert "TikTok" in " ".join(m.text for m in second.messages)
+
+
+async def test_a_payload_for_an_unknown_intent_is_read_as_text(engine, conversation_id):
+    reply = await engine.reply(conversation_id, "/not_an_intent")
+    assert reply.by != "button"
+    assert reply.messages
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😢😢", "🙂", "\u200b"])
+async def test_messages_without_words_get_the_menu_and_childline(engine, conversation_id, text):
+    reply = await engine.reply(conversation_id, text)
+    assert reply.by == "engine"
+    assert "0800 1111" in " ".join(m.text for m in reply.messages)
+    assert any(m.buttons for m in reply.messages)
+
+
+async def test_classify_reports_a_fixed_concern_label(engine):
+    result = await engine.classify("hiya")
+    assert result["concern"] in CONCERNS
+    assert result["platform"] is None or result["platform"] in PLATFORMS
+    assert 0.0 <= result["confidence"] <= 1.0
+
+
+async def test_a_concern_is_counted_once_per_conversation(engine, conversation_id):
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def record(self, concerns=(), platforms=(), outcomes=()):
+            self.calls.append((list(concerns), list(platforms), list(outcomes)))
+
+    recorder, engine.stats = Recorder(), None
+    try:
+        engine.stats = recorder
+        await engine.reply(conversation_id, "he keeps asking me for nudes on snap")
+        await engine.reply(conversation_id, "he asked for nudes again on snapchat")
+    finally:
+        engine.stats = None
+    (concerns1, platforms1, outcomes1), (concerns2, platforms2, outcomes2) = recorder.calls
+    assert concerns1 == ["asked_for_nudes"] and platforms1 == ["snapchat"]
+    assert "childline_shown" in outcomes1 and "block_report_steps_shown" in outcomes1
+    assert concerns2 == [] and platforms2 == [] and outcomes2 == []
