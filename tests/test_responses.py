@@ -1,0 +1,427 @@
+"""What Signpost says, checked without a model: the response files, the one services file and the rules.
+
+Every response is rendered the way the bot renders it (Rasa's interpolation, with the values from
+responses/services.yml) and checked for the safety rules in /work/shared/guidance.md.
+"""
+
+import copy
+import datetime
+import re
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+import textstat
+import yaml
+from rasa.core.nlg.interpolator import interpolate, interpolate_text
+
+from bot.concerns import CONCERNS, CRISIS, PLATFORMS, SMALL_TALK
+from bot.services import load_services, placeholders
+from bot.settings import NLU_DIR, RESPONSES_DIR
+
+# textstat 0.7.13 looks words up in NLTK's cmudict, which it downloads at run time. There is no network on
+# the build machines, so syllables are always counted with pyphen (as textstat up to 0.7.3 did): the same
+# grade on every machine.
+try:
+    import textstat.backend.counts._count_syllables as _count_syllables
+
+    _count_syllables.get_cmudict = lambda lang: None
+except ImportError:  # older textstat: pyphen only
+    pass
+
+MAX_WORDS = 60
+MAX_GRADE = 6.0
+# Concerns where the app's own block/report steps are part of the answer.
+APP_STEP_CONCERNS = ("asked_for_nudes", "sextortion", "image_shared", "received_nude", "unknown_contact",
+                     "block_report_help")
+# Plain numbers a response may write itself: ages, never a phone number.
+AGES = {"13", "16", "18"}
+DISPLAY_NAMES = {
+    "snapchat": "Snapchat", "instagram": "Instagram", "tiktok": "TikTok", "whatsapp": "WhatsApp",
+    "discord": "Discord", "roblox": "Roblox", "telegram": "Telegram", "messenger": "Messenger",
+    "youtube": "YouTube", "xbox": "Xbox", "playstation": "PS", "fortnite": "Fortnite", "x": "X (Twitter)",
+    "kik": "Kik", "twitch": "Twitch", "minecraft": "Minecraft",
+}
+
+PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
+DIGIT_RUN = re.compile(r"\b\d+(?: \d+)*\b")
+ADDRESS = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|uk|tv|gov|net|io|co|me|gg|police)\b(?:/[\w\-./]*\w)?"
+    r"|\b[\w.+-]+@[\w-]+\.[\w.]+"
+)
+# The bot never asks for a picture or anything that identifies the young person.
+IDENTIFYING_QUESTIONS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(send|show|upload|share|give)\b[^.?!]{0,15}\b(me|us|here)\b[^.?!]{0,20}"
+        r"\b(pic|pics|photo|photos|picture|pictures|image|images|screenshot|screenshots|nude|nudes)\b",
+        r"\b(send|show|upload|share)\b[^.?!]{0,20}\b(pic|photo|picture|image|screenshot)s?\b[^.?!]{0,20}"
+        r"\b(to me|with me|here)\b",
+        r"\bwhat(?:'s| is) your\s+(?:real |full |first |last )?(name|age|school|address|postcode|number)\b",
+        r"\b(tell|give) me your\b",
+        r"\bhow old are you\b",
+        r"\bwhere do you (live|go to school)\b",
+        r"\b(which|what) school\b",
+        r"\bwhere are you\b",
+        r"\bwhat(?:'s| is) (?:the )?name of your\b",
+        r"\bwhat town\b",
+    )
+]
+TELLS_NOT_TO = re.compile(r"(?:please )?(?:don't|do not|never)\b", re.IGNORECASE)
+US_SPELLINGS = re.compile(
+    r"\b(mom|moms|mommy|color|colors|favorite|favorites|center|behavior|realize|realized|apologize|"
+    r"neighbor|gray|organize|cell phone|math)\b",
+    re.IGNORECASE,
+)
+NEGATION = re.compile(r"\b(don't|do not|never|not|no)\b", re.IGNORECASE)
+PASSING_ON = re.compile(r"\b(screenshot\w*|forward\w*|send(?:ing)? (?:it |them |the picture |a nude )?on)\b",
+                        re.IGNORECASE)
+
+
+# --- Loading ---------------------------------------------------------------------------------------------
+
+def _response_files() -> List[Path]:
+    return [p for p in sorted(RESPONSES_DIR.glob("*.yml")) if p.name not in ("services.yml", "domain.yml")]
+
+
+def _load_responses() -> Dict[str, list]:
+    responses: Dict[str, list] = {}
+    for path in _response_files():
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, variations in (data.get("responses") or {}).items():
+            assert name not in responses, f"{name} is defined twice (second time in {path.name})"
+            responses[name] = variations
+    return responses
+
+
+RESPONSES = _load_responses()
+VALUES = placeholders()
+SERVICE_VALUES = set(VALUES.values())
+DOMAIN = yaml.safe_load((RESPONSES_DIR / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN_INTENTS = {i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]}
+RULES = yaml.safe_load((NLU_DIR / "rules.yml").read_text(encoding="utf-8"))["rules"]
+STORIES = yaml.safe_load((NLU_DIR / "stories.yml").read_text(encoding="utf-8"))["stories"]
+
+
+def render(text: str) -> str:
+    """The text as the young person sees it (what bot.engine.ServicesNLG does)."""
+    return interpolate_text(text, dict(VALUES))
+
+
+def render_buttons(buttons: list) -> list:
+    """Buttons as sent (Rasa interpolates them too, so JSON payloads double their braces)."""
+    return interpolate(copy.deepcopy(buttons), dict(VALUES))
+
+
+def bubbles() -> Iterator[Tuple[str, dict]]:
+    """Every (response name [platform], variation)."""
+    for name, variations in RESPONSES.items():
+        for variation in variations:
+            platform = next((c["value"] for c in variation.get("condition", []) if c.get("name") == "platform"),
+                            None)
+            yield (f"{name}[{platform}]" if platform else name), variation
+
+
+BUBBLES = list(bubbles())
+BUBBLE_IDS = [name for name, _ in BUBBLES]
+
+
+def rule_for(intent: str) -> List[str]:
+    """The actions of the rule that answers `intent`."""
+    matches = [r for r in RULES if r["steps"][0].get("intent") == intent]
+    assert len(matches) == 1, f"{intent} needs exactly one rule, found {len(matches)}"
+    steps = matches[0]["steps"]
+    assert all("action" in s for s in steps[1:]), f"rule for {intent} has more than one user turn"
+    return [s["action"] for s in steps[1:]]
+
+
+def sentences(text: str) -> List[str]:
+    return [s for s in re.split(r"(?<=[.!?:])\s+", text) if s.strip()]
+
+
+# --- The services file -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", sorted(load_services()))
+def test_every_service_has_value_source_and_checked_date(key):
+    entry = load_services()[key]
+    assert str(entry.get("value", "")).strip(), key
+    assert str(entry.get("what", "")).strip(), key
+    assert str(entry.get("source", "")).startswith("https://"), key
+    datetime.date.fromisoformat(str(entry.get("checked")))
+    assert entry.get("unconfirmed", False) in (True, False)
+
+
+def test_the_services_file_holds_the_uk_numbers_from_the_guidance():
+    assert VALUES["childline_phone"] == "0800 1111"
+    assert VALUES["emergency_phone"] == "999"
+    assert VALUES["silent_solution"] == "55"
+    assert VALUES["police_non_emergency"] == "101"
+    assert VALUES["papyrus_phone"] == "0800 068 4141"
+    assert VALUES["shout_text"] == "85258"
+    assert load_services()["samaritans_phone"]["unconfirmed"] is True
+    assert load_services()["report_remove_web"]["value"].startswith("childline.org.uk")
+    for platform in PLATFORMS:
+        assert f"{platform}_help" in VALUES, f"no help page for {platform}"
+
+
+# --- Every bubble ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_every_bubble_renders_with_no_unknown_placeholder(name, variation):
+    for key in PLACEHOLDER.findall(variation["text"]):
+        assert key in VALUES, f"{name}: unknown placeholder {{{key}}}"
+    rendered = render(variation["text"])
+    assert "{" not in rendered and "}" not in rendered, rendered
+    for button in variation.get("buttons", []):
+        title = interpolate_text(button["title"], dict(VALUES))
+        assert "{" not in title and title.strip()
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_buttons_send_a_known_intent(name, variation):
+    for button in render_buttons(variation.get("buttons", [])):
+        match = re.fullmatch(r'/(\w+)(?:\{"platform":"(\w+)"\})?', button["payload"])
+        assert match, f"{name}: payload {button['payload']!r} is not /intent or /intent{{\"platform\":...}}"
+        assert match[1] in DOMAIN_INTENTS, f"{name}: unknown intent in {button['payload']}"
+        assert match[2] is None or match[2] in PLATFORMS
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_no_literal_number_or_address_in_a_response(name, variation):
+    """Numbers and addresses come only from services.yml, so a changed number is one edit."""
+    for text in [variation["text"]] + [b["title"] for b in variation.get("buttons", [])]:
+        bare = PLACEHOLDER.sub(" ", text)
+        assert not ADDRESS.findall(bare), f"{name}: write addresses as placeholders: {ADDRESS.findall(bare)}"
+        for number in DIGIT_RUN.findall(bare):
+            assert number in AGES, f"{name}: write numbers as placeholders: {number!r}"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_every_number_and_address_shown_is_from_services(name, variation):
+    rendered = render(variation["text"])
+    for address in ADDRESS.findall(rendered):
+        assert address in SERVICE_VALUES, f"{name}: {address!r} is not a value in services.yml"
+    for number in DIGIT_RUN.findall(rendered):
+        assert number in SERVICE_VALUES or number in AGES, f"{name}: {number!r} is not from services.yml"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_every_bubble_is_short(name, variation):
+    words = len(render(variation["text"]).split())
+    assert words <= MAX_WORDS, f"{name}: {words} words"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_every_bubble_reads_at_age_eleven(name, variation):
+    grade = textstat.flesch_kincaid_grade(render(variation["text"]))
+    assert grade <= MAX_GRADE, f"{name}: Flesch-Kincaid grade {grade}"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_no_bubble_asks_for_a_picture_or_who_they_are(name, variation):
+    texts = [render(variation["text"])] + [b["title"] for b in variation.get("buttons", [])]
+    for sentence in [s for text in texts for s in sentences(text)]:
+        if TELLS_NOT_TO.match(sentence):  # "Please don't send pictures here." is the opposite of asking
+            continue
+        for pattern in IDENTIFYING_QUESTIONS:
+            assert not pattern.search(sentence), f"{name}: {pattern.search(sentence)[0]!r}"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_ceop_is_always_called_the_police_and_not_anonymous(name, variation):
+    text = render(variation["text"])
+    if "CEOP" in text or VALUES["ceop_web"] in text:
+        assert "police" in text.lower(), name
+        assert "not anonymous" in text.lower(), name
+        assert "contact you" in text.lower(), name
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_nobody_is_told_to_screenshot_or_pass_on_a_picture(name, variation):
+    for sentence in sentences(render(variation["text"])):
+        if PASSING_ON.search(sentence):
+            assert NEGATION.search(sentence), f"{name}: {sentence!r}"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_uk_spelling(name, variation):
+    texts = [variation["text"]] + [b["title"] for b in variation.get("buttons", [])]
+    for text in texts:
+        assert not US_SPELLINGS.search(text), f"{name}: {US_SPELLINGS.search(text)[0]!r}"
+
+
+@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+def test_report_remove_and_take_it_down_are_honest_about_private_chats(name, variation):
+    text = render(variation["text"])
+    if "Report Remove" in text or "Take It Down" in text:
+        assert "can't reach" in text, f"{name}: say these tools can't reach private chats"
+
+
+# --- One answer, always the same -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+def test_one_variation_per_response_except_the_app_steps(name):
+    variations = RESPONSES[name]
+    unconditional = [v for v in variations if not v.get("condition")]
+    assert len(unconditional) == 1, f"{name}: exactly one variation without a condition (Rasa picks at random)"
+    if name != "utter_block_report_steps":
+        assert len(variations) == 1, f"{name}: one variation only"
+
+
+def test_every_app_has_its_own_steps_and_help_page():
+    steps = RESPONSES["utter_block_report_steps"]
+    by_platform = {}
+    for variation in steps:
+        for condition in variation.get("condition", []):
+            assert condition == {"type": "slot", "name": "platform", "value": condition["value"]}
+            assert condition["value"] not in by_platform, f"two variations for {condition['value']}"
+            by_platform[condition["value"]] = variation
+    assert set(by_platform) == set(PLATFORMS)
+    for platform, variation in by_platform.items():
+        assert DISPLAY_NAMES[platform] in variation["text"], platform
+        assert f"{{{platform}_help}}" in variation["text"], f"{platform}: link its help page"
+        assert "Report" in variation["text"], f"{platform}: how to report"
+        if platform != "youtube":  # guidance.md gives YouTube's report steps only
+            assert "Block" in variation["text"] or "block" in variation["text"], f"{platform}: how to block"
+
+
+def test_apps_with_encrypted_chats_say_report_remove_cannot_reach_them():
+    steps = {v["condition"][0]["value"]: v["text"] for v in RESPONSES["utter_block_report_steps"]
+             if v.get("condition")}
+    for platform in ("snapchat", "whatsapp"):
+        assert "Report Remove can't reach" in steps[platform], platform
+
+
+def test_the_general_steps_ask_which_app_with_a_button_for_every_app():
+    default = next(v for v in RESPONSES["utter_block_report_steps"] if not v.get("condition"))
+    text = render(default["text"])
+    assert "Which app" in text
+    assert "under 18" in text and "message itself" in text and "block" in text.lower()
+    payloads = [b["payload"] for b in render_buttons(default["buttons"])]
+    assert payloads == [f'/inform_platform{{"platform":"{p}"}}' for p in PLATFORMS]
+
+
+def test_next_steps_offer_childline_and_the_three_buttons():
+    (next_steps,) = RESPONSES["utter_next_steps"]
+    text = render(next_steps["text"])
+    assert VALUES["childline_phone"] in text and VALUES["childline_web"] in text
+    assert [b["payload"] for b in next_steps["buttons"]] == ["/block_report_help", "/talk_to_someone",
+                                                           "/immediate_danger"]
+
+
+@pytest.mark.parametrize("name", ["utter_greet", "utter_out_of_scope", "utter_fallback_menu", "utter_default"])
+def test_menus_offer_every_main_concern_and_childline(name):
+    (variation,) = RESPONSES[name]
+    payloads = {b["payload"] for b in variation["buttons"]}
+    for concern in ("asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
+                    "unknown_contact", "friend_worried", "self_harm", "immediate_danger", "talk_to_someone"):
+        assert f"/{concern}" in payloads, f"{name}: no button for {concern}"
+    assert VALUES["childline_phone"] in render(variation["text"])
+
+
+def test_the_fallback_menu_is_more_than_please_rephrase():
+    (variation,) = RESPONSES["utter_fallback_menu"]
+    assert "not sure I understood" in variation["text"]
+    assert len(variation["buttons"]) >= 8
+
+
+@pytest.mark.parametrize("name", ["utter_greet", "utter_bot_challenge", "utter_talk_to_someone",
+                                  "utter_privacy_question"])
+def test_the_bot_says_it_is_not_a_person(name):
+    assert "automatic helper, not a person" in RESPONSES[name][0]["text"]
+
+
+def test_privacy_answer_says_nothing_typed_is_saved():
+    text = render(RESPONSES["utter_privacy_question"][0]["text"])
+    assert "Nothing you type here is saved" in text and "counts" in text
+
+
+# --- Crisis ----------------------------------------------------------------------------------------------
+
+def _crisis_path_text(intent: str) -> str:
+    return " ".join(render(RESPONSES[a][0]["text"]) for a in rule_for(intent))
+
+
+def test_danger_leads_with_999_and_the_silent_solution_then_childline():
+    first = render(RESPONSES["utter_immediate_danger"][0]["text"])
+    assert VALUES["emergency_phone"] in sentences(first)[0]
+    silent = f"dial {VALUES['emergency_phone']}, then press {VALUES['silent_solution']}"
+    assert "can't speak on a mobile" in first and silent in first
+    assert first.index(VALUES["emergency_phone"]) < first.index(VALUES["childline_phone"])
+    assert "?" not in _crisis_path_text("immediate_danger")
+
+
+def test_self_harm_leads_with_childline_then_999_papyrus_and_shout():
+    first = render(RESPONSES["utter_self_harm"][0]["text"])
+    assert VALUES["childline_phone"] in sentences(first)[0]
+    assert VALUES["emergency_phone"] in first
+    path = _crisis_path_text("self_harm")
+    assert VALUES["papyrus_phone"] in path and "HOPELINE247" in path
+    assert VALUES["shout_text"] in path
+    assert "?" not in path
+
+
+def test_help_and_sos_lead_with_999_then_childline():
+    text = render(RESPONSES["utter_help"][0]["text"])
+    assert VALUES["emergency_phone"] in sentences(text)[0]
+    assert text.index(VALUES["emergency_phone"]) < text.index(VALUES["childline_phone"])
+    assert "?" not in text[: text.index(VALUES["childline_phone"])]
+
+
+@pytest.mark.parametrize("intent", sorted(CRISIS))
+def test_crisis_answers_come_first_in_their_rule(intent):
+    assert rule_for(intent)[0] == f"utter_{intent}"
+
+
+# --- Dialogue --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("intent", CONCERNS)
+def test_every_concern_has_a_rule_that_starts_with_its_own_answer(intent):
+    actions = rule_for(intent)
+    assert actions[0] == f"utter_{intent}"
+    for action in actions:
+        assert action in RESPONSES, f"{intent}: {action} has no response"
+
+
+@pytest.mark.parametrize("intent", sorted(set(SMALL_TALK)))
+def test_every_small_talk_intent_has_a_rule(intent):
+    for action in rule_for(intent):
+        assert action in RESPONSES, f"{intent}: {action} has no response"
+
+
+@pytest.mark.parametrize("intent", APP_STEP_CONCERNS)
+def test_concerns_where_the_app_matters_show_its_steps(intent):
+    actions = rule_for(intent)
+    assert "utter_block_report_steps" in actions
+    assert actions[-1] == "utter_next_steps"
+
+
+@pytest.mark.parametrize("intent", list(CONCERNS) + ["inform_platform", "nlu_fallback", "help"])
+def test_every_path_includes_childline(intent):
+    texts = [render(RESPONSES[a][0]["text"]) for a in rule_for(intent)]
+    assert any(VALUES["childline_phone"] in t or VALUES["childline_web"] in t for t in texts), intent
+
+
+def test_the_app_named_gets_its_steps_then_childline():
+    assert rule_for("inform_platform") == ["utter_block_report_steps", "utter_next_steps"]
+
+
+def test_every_response_is_used_in_a_rule_or_story():
+    used = {s["action"] for r in RULES + STORIES for s in r["steps"] if "action" in s}
+    # utter_default is sent by Rasa's own action_default_fallback (core fallback), not by a rule.
+    assert set(RESPONSES) - used == {"utter_default"}
+
+
+def test_stories_follow_the_rules():
+    """Each story is a chain of rules: after each intent come exactly the actions of its rule."""
+    for story in STORIES:
+        steps = story["steps"]
+        i = 0
+        while i < len(steps):
+            intent = steps[i]["intent"]
+            j = i + 1
+            while j < len(steps) and "action" in steps[j]:
+                j += 1
+            assert [s["action"] for s in steps[i + 1:j]] == rule_for(intent), story["story"]
+            i = j
