@@ -317,7 +317,7 @@ def test_menus_offer_every_main_concern_and_childline(name):
     for concern in ("asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
                     "unknown_contact", "friend_worried", "self_harm", "immediate_danger", "talk_to_someone"):
         assert f"/{concern}" in payloads, f"{name}: no button for {concern}"
-    assert VALUES["childline_phone"] in render(variation["text"])
+    assert shows_childline(render(variation["text"]))
 
 
 def test_the_fallback_menu_is_more_than_please_rephrase():
@@ -397,10 +397,25 @@ def test_concerns_where_the_app_matters_show_its_steps(intent):
     assert actions[-1] == "utter_next_steps"
 
 
+def shows_childline(text: str) -> bool:
+    """Childline's number or its own site (Report Remove's address under it does not count)."""
+    site = re.compile(re.escape(VALUES["childline_web"]) + r"(?![/\w])")
+    return VALUES["childline_phone"] in text or bool(site.search(text))
+
+
 @pytest.mark.parametrize("intent", list(CONCERNS) + ["inform_platform", "nlu_fallback", "help"])
 def test_every_path_includes_childline(intent):
     texts = [render(RESPONSES[a][0]["text"]) for a in rule_for(intent)]
-    assert any(VALUES["childline_phone"] in t or VALUES["childline_web"] in t for t in texts), intent
+    assert any(shows_childline(t) for t in texts), intent
+
+
+# Concerns whose answer has its own menu or is a crisis answer; every other concern ends with next steps.
+OWN_ENDING = {"immediate_danger", "self_harm", "greet", "out_of_scope", "talk_to_someone"}
+
+
+@pytest.mark.parametrize("intent", sorted(set(CONCERNS) - OWN_ENDING))
+def test_concern_answers_end_with_the_next_steps(intent):
+    assert rule_for(intent)[-1] == "utter_next_steps"
 
 
 def test_the_app_named_gets_its_steps_then_childline():
