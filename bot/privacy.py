@@ -82,6 +82,8 @@ def configure_logging() -> None:
         quiet = logging.getLogger(name)
         if quiet.level == logging.NOTSET or quiet.level < logging.WARNING:
             quiet.setLevel(logging.WARNING)
+    # matplotlib warns about its own style files under newer pyparsing; nothing a moderator can act on.
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
     # Rasa logs through structlog; its debug events include the parsed message text. Filtering at WARNING drops
     # them before they are even rendered. (Rasa's function also calls logging.basicConfig, a no-op here because

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 import threading
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -264,15 +265,15 @@ def total_reveals(cells: Sequence[Cell], total: Cell) -> bool:
 def protect_row(counts: Sequence[int], with_total: bool) -> Tuple[List[Cell], Optional[Cell]]:
     """Protect one week's counts, and its total when the table has one.
 
-    Primary: every cell and the total get `primary()`. Secondary: the total is withheld ("hidden") whenever,
-    together with the other released numbers of the week, it would narrow any "<10" cell below the full range
-    1 to 9 (in particular when a week has exactly one small cell and everything else is exact or nearly so).
+    Primary: every cell and the total get `primary()`. Secondary: the total (even a "<10" total) is withheld
+    ("hidden") whenever, together with the other released numbers of the week, it would narrow any "<10" cell below
+    the full range 1 to 9 (for example one small cell next to zeros and a 10, or 9 + 9 shown as 20).
     """
     cells = [primary(c) for c in counts]
     if not with_total:
         return cells, None
     total = primary(sum(counts))
-    if total.shown != SMALL and total_reveals(cells, total):
+    if total_reveals(cells, total):
         total = Cell(HIDDEN, None)
     return cells, total
 
@@ -361,10 +362,13 @@ def write_csv(rel: Release, path: Union[str, Path]) -> None:
 
 def draw_chart(rel: Release, path: Union[str, Path]) -> None:
     """Small multiples: the released weekly numbers of each key; weeks under 10 are drawn as a band, not a value."""
-    import matplotlib
+    with warnings.catch_warnings():
+        # This matplotlib calls pyparsing functions that newer pyparsing marks as deprecated.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
 
     keys = rel.keys
     cols = 4

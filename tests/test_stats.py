@@ -1,0 +1,363 @@
+"""Statistics: schema migrations, exact concurrent counting, small-number protection and the released outputs."""
+
+import csv
+import itertools
+import multiprocessing
+import sqlite3
+from datetime import date, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlite_utils import Database
+
+from bot import stats as S
+from bot.concerns import CONCERNS
+from bot.stats import HIDDEN, SMALL, Cell, Stats, migrations, primary, protect_row
+
+ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes"]
+
+
+def applied(db):
+    return [m.name for m in migrations.applied(db)]
+
+
+def indexed_columns(db, table):
+    return {tuple(index.columns) for index in db[table].indexes}
+
+
+# ------------------------------------------------------------------------------------------------ schema
+
+
+def test_fresh_database_gets_the_whole_schema_in_wal_mode(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        assert applied(stats.db) == ALL_MIGRATIONS
+        assert stats.db.journal_mode == "wal"
+        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+            assert stats.db[table].columns_dict == {"day": str, "key": str, "count": int}
+            assert stats.db[table].pks == ["day", "key"]
+            assert ("key", "day") in indexed_columns(stats.db, table)
+        # Counts only: no table has an id, a time or a free-text column.
+        assert set(stats.db.table_names()) == {"_sqlite_migrations", "concern_daily", "platform_daily", "outcome_daily"}
+
+
+def test_reopening_applies_nothing_twice(tmp_path):
+    Stats(tmp_path / "s.db").close()
+    with Stats(tmp_path / "s.db") as stats:
+        assert applied(stats.db) == ALL_MIGRATIONS
+
+
+def _old_schema(path, with_migrations_table):
+    """The schema as the first release left it: the daily tables (and the record of migration 1), no indexes."""
+    db = Database(path)
+    for table in ("concern_daily", "platform_daily", "outcome_daily"):
+        db.execute(f"CREATE TABLE [{table}] (day TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, "
+                   "PRIMARY KEY (day, key))")
+    db.execute("INSERT INTO concern_daily VALUES ('2026-11-02', 'sextortion', 4)")
+    if with_migrations_table:
+        db.execute("CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, "
+                   "applied_at TEXT)")
+        db.execute("CREATE UNIQUE INDEX idx_m ON _sqlite_migrations (migration_set, name)")
+        db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                   "VALUES ('signpost_stats', 'm001_daily_counts', '2026-11-01 00:00:00+00:00')")
+    db.close()
+
+
+@pytest.mark.parametrize("with_migrations_table", [True, False])
+def test_older_database_is_migrated_and_keeps_its_counts(tmp_path, with_migrations_table):
+    path = tmp_path / "old.db"
+    _old_schema(path, with_migrations_table)
+    with Stats(path) as stats:
+        assert applied(stats.db)[-1] == "m002_key_day_indexes"
+        assert set(applied(stats.db)) == set(ALL_MIGRATIONS)
+        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+            assert ("key", "day") in indexed_columns(stats.db, table)
+        stats.record(concerns=["sextortion"], day="2026-11-02")
+        assert stats.daily("concerns") == {"2026-11-02": {"sextortion": 5}}
+
+
+# ------------------------------------------------------------------------------------------------ recording
+
+
+def test_record_counts_per_day_and_key(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        stats.record(concerns=["sextortion", "self_harm"], platforms=["snapchat"], outcomes=["childline_shown"],
+                     day=date(2026, 11, 2))
+        stats.record(concerns=["sextortion"], outcomes=["childline_shown", "quick_exit"], day="2026-11-02")
+        stats.record(concerns=["sextortion"], day="2026-11-03")
+        assert stats.daily("concerns") == {
+            "2026-11-02": {"sextortion": 2, "self_harm": 1},
+            "2026-11-03": {"sextortion": 1},
+        }
+        assert stats.daily("platforms") == {"2026-11-02": {"snapchat": 1}}
+        assert stats.daily("outcomes") == {"2026-11-02": {"childline_shown": 2, "quick_exit": 1}}
+
+
+def test_record_defaults_to_today_utc(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        stats.record(outcomes=["picture_deleted"])
+        (day,) = stats.daily("outcomes")
+        assert abs((date.fromisoformat(day) - date.today()).days) <= 1
+
+
+def test_unknown_keys_and_times_are_refused_and_nothing_is_written(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        with pytest.raises(ValueError) as error:
+            stats.record(concerns=["sextortion", "my name is Sam"])
+        assert "Sam" not in str(error.value)
+        with pytest.raises(ValueError):
+            stats.record(platforms=["myspace"])
+        with pytest.raises(ValueError):
+            stats.record(outcomes=["message_text"])
+        with pytest.raises(TypeError):
+            stats.record(concerns=["greet"], day=datetime(2026, 11, 2, 14, 30))
+        assert stats.daily("concerns") == {} and stats.daily("platforms") == {} and stats.daily("outcomes") == {}
+
+
+def test_stats_path_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "env.db"))
+    with Stats() as stats:
+        assert stats.path == tmp_path / "env.db"
+    assert (tmp_path / "env.db").exists()
+
+
+def _hammer(path, start, n):
+    start.wait()
+    with Stats(path) as stats:
+        for i in range(n):
+            stats.record(concerns=["sextortion"], platforms=["snapchat"], outcomes=["childline_shown"],
+                         day="2026-11-02" if i % 2 else "2026-11-03")
+
+
+def test_two_processes_counting_at_once_are_exact(tmp_path):
+    """Both processes also create the schema at the same moment on a fresh file."""
+    path = str(tmp_path / "shared.db")
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    n = 400
+    workers = [context.Process(target=_hammer, args=(path, start, n)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    with Stats(path) as stats:
+        assert applied(stats.db) == ALL_MIGRATIONS
+        for measure, key in (("concerns", "sextortion"), ("platforms", "snapchat"), ("outcomes", "childline_shown")):
+            days = stats.daily(measure)
+            assert sum(counts[key] for counts in days.values()) == 2 * n
+            assert days["2026-11-02"][key] == n
+
+
+# ------------------------------------------------------------------------------------------------ protection
+
+
+@pytest.mark.parametrize(
+    "count, shown, value",
+    [(0, "0", 0), (1, SMALL, None), (9, SMALL, None), (10, "10", 10), (12, "10", 10), (13, "15", 15),
+     (17, "15", 15), (18, "20", 20), (102, "100", 100), (103, "105", 105)],
+)
+def test_primary_protection(count, shown, value):
+    assert primary(count) == Cell(shown, value)
+
+
+def test_one_small_cell_next_to_a_nearly_exact_total_hides_the_total():
+    # 5 + 10 = 15: with the total shown, the small cell would be 1 to 7 (15 minus 10..12, give or take 2).
+    cells, total = protect_row([5, 10, 0], with_total=True)
+    assert [c.shown for c in cells] == [SMALL, "10", "0"]
+    assert total.shown == HIDDEN and total.value is None
+
+
+def test_two_small_cells_can_still_give_each_other_away():
+    # 9 + 9 = 18 shows as 20, so 18..22; two cells under 10 can only make 18 as 9 + 9.
+    cells, total = protect_row([9, 9, 0, 0], with_total=True)
+    assert [c.shown for c in cells] == [SMALL, SMALL, "0", "0"]
+    assert total.shown == HIDDEN
+
+
+def test_total_is_kept_when_it_tells_nothing_new():
+    # 5 + 100: the total 105 (103..107) minus 100 (98..102) leaves 1 to 9: no more than "<10" already says.
+    cells, total = protect_row([5, 100], with_total=True)
+    assert total.shown == "105"
+    cells, total = protect_row([5, 5, 30], with_total=True)
+    assert total.shown == "40"
+    cells, total = protect_row([40, 25, 0], with_total=True)
+    assert total.shown == "65"
+
+
+def test_small_total_is_small_or_hidden():
+    cells, total = protect_row([3, 0, 0], with_total=True)
+    assert [c.shown for c in cells] == [SMALL, "0", "0"]
+    assert total.shown == SMALL  # the same as the one small cell: tells nothing new
+    # Two small cells under a "<10" total: each would be at most 8.
+    cells, total = protect_row([3, 0, 4], with_total=True)
+    assert [c.shown for c in cells] == [SMALL, "0", SMALL]
+    assert total.shown == HIDDEN
+
+
+def _consistent(shown):
+    """Every true count a released cell could stand for (independent of the code under test)."""
+    if shown == "0":
+        return range(0, 1)
+    if shown == SMALL:
+        return range(1, 10)
+    n = int(shown)
+    return [c for c in range(max(0, n - 4), n + 5) if c >= 10 and round(c / 5) * 5 == n]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=4))
+def test_no_released_row_narrows_a_small_cell(counts):
+    """Brute force: from everything released about a week, each "<10" cell could still be any of 1 to 9."""
+    cells, total = protect_row(counts, with_total=True)
+    candidates = [_consistent(c.shown) for c in cells]
+    for count, options in zip(counts, candidates):
+        assert count in options
+    if total.shown != HIDDEN:
+        total_options = set(_consistent(total.shown))
+        assert sum(counts) in total_options
+        worlds = [w for w in itertools.product(*candidates) if sum(w) in total_options]
+    else:
+        worlds = list(itertools.product(*candidates))
+    for index, cell in enumerate(cells):
+        if cell.shown == SMALL:
+            assert {w[index] for w in worlds} == set(range(1, 10)), (counts, cells, total)
+
+
+def test_rounding_matches_nearest_five():
+    for count in range(10, 200):
+        assert S.round_count(count) == 5 * round(count / 5)
+        assert abs(S.round_count(count) - count) <= 2
+
+
+# ------------------------------------------------------------------------------------------------ weekly release
+
+
+@pytest.fixture
+def filled(tmp_path):
+    stats = Stats(tmp_path / "s.db")
+    start = date(2026, 10, 26)  # a Monday: ISO week 2026-W44
+    for offset in range(21):  # three whole weeks
+        day = start + timedelta(days=offset)
+        for _ in range(3):
+            stats.record(concerns=["sextortion"], outcomes=["childline_shown"], day=day)
+        if offset % 7 == 0:
+            stats.record(concerns=["self_harm"], platforms=["instagram"], outcomes=["crisis_answer_shown"], day=day)
+    stats.record(concerns=["greet"], day=start + timedelta(days=22))  # the running week (W47)
+    yield stats
+    stats.close()
+
+
+TODAY = date(2026, 11, 18)  # Wednesday of 2026-W47
+
+
+def test_weekly_release_covers_complete_weeks_only(filled):
+    rel = S.release(filled, "concerns", today=TODAY)
+    assert rel.weeks == ["2026-W44", "2026-W45", "2026-W46"]
+    header = rel.header()
+    assert header[0] == "week" and header[-1] == "total" and header[1:-1] == list(CONCERNS)
+    row = dict(zip(header, rel.table()[0]))
+    assert row["sextortion"] == "20"  # 21 a week, rounded
+    assert row["self_harm"] == SMALL
+    assert row["greet"] == "0"
+    # The total 22 shows as 20 (18..22); minus sextortion's 20 (18..22) the small cell could only be 1 to 4,
+    # so the total is withheld.
+    assert row["total"] == HIDDEN
+    with_running = S.release(filled, "concerns", today=TODAY, include_current_week=True)
+    assert with_running.weeks[-1] == "2026-W47"
+
+
+def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        stats.record(concerns=["sextortion"], day="2026-12-20")
+        stats.record(concerns=["sextortion"], day="2027-01-04")
+        rel = S.release(stats, "concerns", today=date(2027, 2, 1))
+    assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01"]
+    assert [rel.rows[w][CONCERNS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL]
+
+
+def test_csv_holds_the_released_table(filled, tmp_path):
+    rel = S.release(filled, "concerns", today=TODAY)
+    S.write_csv(rel, tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == rel.header()
+    assert rows[1:] == rel.table()
+
+
+def test_chart_is_a_real_png(filled, tmp_path):
+    path = tmp_path / "trend.png"
+    S.draw_chart(S.release(filled, "concerns", today=TODAY), path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000
+
+
+def test_export_holds_only_released_tables(filled, tmp_path):
+    path = S.export(filled, tmp_path / "release.db", today=TODAY)
+    db = Database(path)
+    assert set(db.table_names()) == {"concerns_weekly", "platforms_weekly", "outcomes_weekly", "release"}
+    rows = list(db["concerns_weekly"].rows)
+    assert {r["week"] for r in rows} == {"2026-W44", "2026-W45", "2026-W46"}
+    by_key = {(r["week"], r["key"]): r for r in rows}
+    assert by_key[("2026-W44", "sextortion")]["shown"] == "20" and by_key[("2026-W44", "sextortion")]["value"] == 20
+    assert by_key[("2026-W44", "self_harm")]["shown"] == SMALL and by_key[("2026-W44", "self_harm")]["value"] is None
+    assert by_key[("2026-W44", "total")]["shown"] == HIDDEN
+    for row in rows:
+        assert row["value"] is None or row["value"] == 0 or (row["value"] >= 10 and row["value"] % 5 == 0)
+    assert db["release"].get(1)["released_on"] == "2026-11-18"
+    # The exported file carries no daily table and no migration history.
+    raw = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
+    assert not any("daily" in name or "migrations" in name for (name,) in raw)
+    db.close()
+
+
+def test_exporting_twice_replaces_the_file(filled, tmp_path):
+    S.export(filled, tmp_path / "release.db", today=TODAY)
+    S.export(filled, tmp_path / "release.db", today=TODAY)
+    assert Database(tmp_path / "release.db")["release"].count == 1
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+@pytest.fixture
+def recent(tmp_path):
+    """Counts in the two weeks before this one, whatever today is."""
+    path = tmp_path / "recent.db"
+    with Stats(path) as stats:
+        for offset in range(7, 21):
+            day = date.today() - timedelta(days=offset)
+            for _ in range(2):
+                stats.record(concerns=["sextortion"], platforms=["tiktok"], outcomes=["childline_shown"], day=day)
+            stats.record(concerns=["friend_worried"], day=day)
+    return path
+
+
+def test_cli_stats_prints_protected_table_and_writes_csv_and_chart(recent, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(recent))
+    result = CliRunner().invoke(
+        main, ["stats", "--csv", str(tmp_path / "t.csv"), "--chart", str(tmp_path / "t.png")]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[0] == "week" and "sextortion" in lines[0]
+    assert any(line.startswith("2026-W") for line in lines)
+    assert "<10" in result.output
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    with open(tmp_path / "t.csv", newline="") as f:
+        assert next(csv.reader(f))[0] == "week"
+
+
+def test_cli_stats_export(recent, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(recent))
+    result = CliRunner().invoke(main, ["stats", "export", str(tmp_path / "r.db")])
+    assert result.exit_code == 0, result.output
+    rows = list(Database(tmp_path / "r.db")["concerns_weekly"].rows_where("key = 'sextortion'"))
+    assert rows and all(row["shown"] in ("0", "<10", "10", "15", "20") for row in rows)
