@@ -48,3 +48,60 @@ def classify() -> None:
             click.echo(line)
 
     asyncio.run(run())
+
+
+@main.group(invoke_without_command=True)
+@click.option("--measure", type=click.Choice(["concerns", "platforms", "outcomes"]), default="concerns",
+              show_default=True, help="Which weekly table to show.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False), help="Also draw the weekly trend to this PNG.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="Also write the table to this CSV file.")
+@click.option("--include-current-week", is_flag=True,
+              help="Add the running week (weaker: repeated runs can be compared day by day).")
+@click.pass_context
+def stats(ctx: click.Context, measure: str, chart: str, csv_file: str, include_current_week: bool) -> None:
+    """Weekly counts per concern for moderators, with small-number protection (see docs/privacy.md)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot import stats as statistics
+
+    with statistics.Stats() as db:
+        table = statistics.release(db, measure, include_current_week=include_current_week)
+    click.echo(statistics.format_table(table))
+    if csv_file:
+        statistics.write_csv(table, csv_file)
+    if chart:
+        statistics.draw_chart(table, chart)
+
+
+@stats.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+def stats_export(file: str) -> None:
+    """Write FILE.db holding only the released (protected) weekly tables, for `signpost dashboard`."""
+    from bot import stats as statistics
+
+    with statistics.Stats() as db:
+        click.echo(f"released tables written to {statistics.export(db, file)}")
+
+
+@main.command()
+@click.option("--db", "db_file", type=click.Path(exists=True, dir_okay=False),
+              help="An export from `signpost stats export` (default: export the current statistics now).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def dashboard(db_file: str, host: str, port: int) -> None:
+    """Serve the released statistics read-only with Datasette (no SQL of one's own)."""
+    from bot.dashboard import serve
+
+    serve(db_file, host=host, port=port)
+
+
+@main.command()
+@click.option("--webhook-url", metavar="URL", help="Receive updates on this public HTTPS URL instead of polling.")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to listen on.")
+@click.option("--port", default=8443, show_default=True, help="Webhook: port to listen on.")
+@click.option("--api-url", metavar="URL", help="A local Bot API server, e.g. http://127.0.0.1:8081/bot.")
+def telegram(webhook_url: str, listen: str, port: int, api_url: str) -> None:
+    """Run the bot on Telegram (token in TELEGRAM_BOT_TOKEN); stops cleanly on Ctrl-C or SIGTERM."""
+    from bot.telegram import main as run_telegram
+
+    sys.exit(run_telegram(webhook_url=webhook_url, listen=listen, port=port, api_url=api_url))
