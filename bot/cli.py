@@ -2,10 +2,14 @@
 
 import asyncio
 import sys
+import warnings
 
 import click
 
-from bot.privacy import configure_logging
+# Rasa and its dependencies print deprecation warnings at import; a young person or moderator can't act on them.
+warnings.filterwarnings("ignore")
+
+from bot.privacy import configure_logging  # noqa: E402
 
 
 @click.group()
