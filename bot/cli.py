@@ -6,8 +6,9 @@ import warnings
 
 import click
 
-# Rasa and its dependencies print deprecation warnings at import; a young person or moderator can't act on them.
-warnings.filterwarnings("ignore")
+# Rasa and its dependencies print deprecation warnings at import (and add filters that let them through); a young
+# person or a moderator can't act on them, so the command line never shows them.
+warnings.showwarning = lambda *args, **kwargs: None
 
 from bot.privacy import configure_logging  # noqa: E402
 
@@ -35,6 +36,7 @@ def chat() -> None:
     from bot.settings import stats_db
     from bot.stats import Stats
 
+    click.echo("Starting Signpost...", err=True)
     engine = Engine.load(stats=Stats(stats_db()))
     asyncio.run(run_chat(engine, sys.stdin, sys.stdout, prompt=sys.stdin.isatty()))
 
