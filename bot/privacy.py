@@ -19,6 +19,7 @@ import hmac
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -59,6 +60,22 @@ QUIET_LOGGERS = (
 )
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
+class ContentFreeFormatter(logging.Formatter):
+    """Plain log lines; an exception shows only its type and where it was raised, never its message or locals."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        error_type, _, tb = ei
+        where = ""
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        return f"  {error_type.__name__ if error_type else 'error'}{where}"
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return ""
+
+
 _handler_lock = threading.Lock()
 _handler: Optional[logging.Handler] = None
 
@@ -75,7 +92,7 @@ def configure_logging() -> None:
     with _handler_lock:
         if _handler is None and not root.handlers:
             _handler = logging.StreamHandler()
-            _handler.setFormatter(logging.Formatter(LOG_FORMAT))
+            _handler.setFormatter(ContentFreeFormatter(LOG_FORMAT))
             root.addHandler(_handler)
     root.setLevel(logging.WARNING)
     for name in QUIET_LOGGERS:
@@ -85,12 +102,39 @@ def configure_logging() -> None:
     # matplotlib warns about its own style files under newer pyparsing; nothing a moderator can act on.
     logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
-    # Rasa logs through structlog; its debug events include the parsed message text. Filtering at WARNING drops
-    # them before they are even rendered. (Rasa's function also calls logging.basicConfig, a no-op here because
-    # the root logger already has a handler.)
-    from rasa.utils.log_utils import configure_structlog
+    # Rasa logs through structlog. Its debug events carry the parsed message text, and some of its warnings and
+    # errors carry `text`, `user_text`, whole events, or tracebacks with local variables. So: nothing below
+    # WARNING, and what passes keeps only the event's name, its fixed description and the error type.
+    import structlog
 
-    configure_structlog(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            _content_free,
+            structlog.processors.KeyValueRenderer(key_order=["event", "event_info", "error"], drop_missing=True),
+        ],
+        context_class=dict,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=True,
+    )
+
+
+# Rasa's structlog event names and descriptions are fixed strings in its code; every other field may hold content.
+_STRUCTLOG_KEEP = ("event", "event_info")
+
+
+def _content_free(_: Any, __: str, event_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """A structlog processor: keep the event's name and description, and only the type of an exception."""
+    kept = {key: event_dict[key] for key in _STRUCTLOG_KEEP if key in event_dict}
+    exc_info = event_dict.get("exc_info")
+    if exc_info:
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        error = exc_info if isinstance(exc_info, BaseException) else exc_info[1]
+        if error is not None:
+            kept["error"] = type(error).__name__
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------------------------
