@@ -68,4 +68,5 @@ def serve(db_path: Optional[Union[str, Path]] = None, host: str = "127.0.0.1", p
     with served_database(db_path) as path:
         ds = make_datasette(path)
         print(f"Signpost statistics dashboard: http://{host}:{port}/{path.stem} (Ctrl+C to stop)")
-        uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+        # No websockets: Datasette doesn't use them, and uvicorn's detection fails on the websockets Rasa pins.
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1, ws="none")
