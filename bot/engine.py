@@ -4,6 +4,7 @@ Everything else (terminal chat, Telegram, classify/eval, benchmarks) calls `Engi
 The conversation id given here is always a pseudonym made by the caller, never a real user or chat id.
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from bot import services
 from bot.concerns import PLATFORMS, concern_for
 from bot.privacy import RedactingTrackerStore
 
+logger = logging.getLogger(__name__)
+
 # A button press (or a typed command) arrives as "/intent" or '/intent{"platform":"snapchat"}'.
 PAYLOAD = re.compile(r'^/(?P<intent>[a-z_]+)(?:\{"platform":\s*"(?P<platform>[a-z]+)"\})?$')
 # Messages without a single letter or digit (emoji only, stickers as text, blank) get the menu.
@@ -26,7 +29,7 @@ HAS_WORDS = re.compile(r"\w")
 
 # Which responses count as which moderator outcome (see bot/stats.py for the full list).
 CRISIS_RESPONSES = frozenset({"utter_immediate_danger", "utter_self_harm"})
-FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default", "utter_no_words"})
+FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default"})
 
 
 class ServicesNLG(TemplatedNaturalLanguageGenerator):
@@ -64,8 +67,21 @@ class Reply:
     intent: str
     confidence: float
     platform: Optional[str]
-    by: str  # "model", "safety" (the safety net decided), "button" (a button payload) or "engine"
+    # "model", "safety" (the safety net decided), "button" (a button payload), "engine" (nothing to read)
+    # or "error" (something failed inside; the reply is Childline)
+    by: str
     outcomes: FrozenSet[str] = field(default_factory=frozenset)
+
+
+def failure_reply() -> Reply:
+    """What a young person sees if something inside the bot fails: Childline, never an error."""
+    values = services.placeholders()
+    text = (
+        "Sorry, something went wrong on my side. "
+        f"You can talk to Childline any time: call {values['childline_phone']} or chat at {values['childline_web']}. "
+        f"If you are in danger now, call {values['emergency_phone']}."
+    )
+    return Reply((BotMessage(text),), "out_of_scope", "nlu_fallback", 0.0, None, "error")
 
 
 def _platform_of(parse: Dict[str, Any]) -> Optional[str]:
@@ -144,9 +160,14 @@ class Engine:
             text, by = "/nlu_fallback", "engine"
         else:
             text = text.lstrip("/")
-        parse = await self._parse(text)
-        output = CollectingOutputChannel()
-        await self.agent.handle_message(UserMessage(text, output, conversation_id, parse_data=parse))
+        try:
+            parse = await self._parse(text)
+            output = CollectingOutputChannel()
+            await self.agent.handle_message(UserMessage(text, output, conversation_id, parse_data=parse))
+        except Exception as error:  # the young person still gets Childline, and nothing half-done is kept
+            logger.error("Engine turn failed (%s); conversation forgotten.", type(error).__name__)
+            await self.forget(conversation_id)
+            return failure_reply()
         intent = parse["intent"].get("name") or "nlu_fallback"
         return Reply(
             messages=tuple(_bot_message(m) for m in output.messages),

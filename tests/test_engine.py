@@ -73,3 +73,21 @@ async def test_a_concern_is_counted_once_per_conversation(engine, conversation_i
     assert concerns1 == ["asked_for_nudes"] and platforms1 == ["snapchat"]
     assert "childline_shown" in outcomes1 and "block_report_steps_shown" in outcomes1
     assert concerns2 == [] and platforms2 == [] and outcomes2 == []
+
+
+async def test_a_failure_inside_gives_childline_and_forgets_the_conversation(engine, conversation_id):
+    await engine.reply(conversation_id, "hi")
+    assert await engine.tracker_store.retrieve(conversation_id) is not None
+    original = engine.agent.handle_message
+
+    async def broken(message):
+        raise RuntimeError("boom")
+
+    engine.agent.handle_message = broken
+    try:
+        reply = await engine.reply(conversation_id, "someone keeps asking me for nudes")
+    finally:
+        engine.agent.handle_message = original
+    assert reply.by == "error"
+    assert "0800 1111" in reply.messages[0].text
+    assert await engine.tracker_store.retrieve(conversation_id) is None
