@@ -56,6 +56,22 @@ def classify() -> None:
     asyncio.run(run())
 
 
+@main.command("eval")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_command(file, as_json: bool) -> None:
+    """Score the bot on labelled JSON lines: accuracy, macro-F1, crisis recall and false alarms."""
+    from bot import evaluate
+    from bot.engine import Engine
+
+    try:
+        rows = evaluate.read_rows(file)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="FILE") from None
+    report = evaluate.evaluate(asyncio.run(evaluate.predict(Engine.load(), rows)))
+    click.echo(evaluate.format_json(report) if as_json else evaluate.format_report(report))
+
+
 @main.group(invoke_without_command=True)
 @click.option("--measure", type=click.Choice(["concerns", "platforms", "outcomes"]), default="concerns",
               show_default=True, help="Which weekly table to show.")
