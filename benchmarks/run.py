@@ -1,0 +1,436 @@
+"""`make bench`: Signpost's speed, memory and scale, side by side with stock `rasa run` on the same model, in one run.
+
+    .venv/bin/python -m benchmarks.run             # the full run; writes benchmarks/results.json
+    .venv/bin/python -m benchmarks.run --quick     # tiny counts, a minute or two: checks that everything works
+
+Every process it starts is its own child, on 127.0.0.1 only, and is stopped by its id at the end. See
+benchmarks/README.md for what each figure means.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import sys
+import tempfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
+
+import aiohttp
+
+from benchmarks import e2e
+from benchmarks.conversations import Turn
+from benchmarks.measure import free_port, now, parse_report, quiet_env, rss_mb
+from bot.settings import ENDPOINTS, ROOT
+
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+TARGETS = {
+    "full_turn_p50_ms": ("<=", 20),
+    "e2e_turns_per_s_at_50": (">=", 100),
+    "e2e_p95_ms_at_50": ("<=", 150),
+    "ratio_to_stock_rasa": (">=", 2),
+    "rss_after_load_mb": ("<=", 900),
+    "rss_growth_after_bound_mb": ("<=", 20),
+    "cold_start_s": ("<=", 10),
+    "lost_or_out_of_order": ("<=", 0),
+}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="50,200", help="simulated people at once, one run each (default 50,200)")
+    parser.add_argument("--conversations-per-user", type=int, default=6)
+    parser.add_argument("--think", default="0.1,0.5", help="pause between a person's turns, uniform MIN,MAX seconds")
+    parser.add_argument("--classify-messages", type=int, default=2000)
+    parser.add_argument("--memory-conversations", type=int, default=10_000,
+                        help="distinct conversations before the 'after' memory reading")
+    parser.add_argument("--memory-extra", type=int, default=5_000,
+                        help="further conversations to check that memory stays flat")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--turn-timeout", type=float, default=30.0)
+    parser.add_argument("--run-timeout", type=float, default=600.0)
+    parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-telegram", action="store_true")
+    parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny counts (2 and 4 people, 1 conversation each, 60 memory conversations)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.users, args.conversations_per_user, args.think = "2,4", 1, "0,0.02"
+        args.classify_messages, args.memory_conversations, args.memory_extra = 20, 40, 20
+    args.user_counts = [int(u) for u in args.users.split(",")]
+    low, high = (float(x) for x in args.think.split(","))
+    args.think_range = (low, high)
+    return args
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Child processes
+
+
+@asynccontextmanager
+async def child(command: Sequence[str], log: Path, env: Dict[str, str], reports: bool = False,
+                stop_timeout: float = 30.0) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Start a child process (its own session; output to `log`, or reports on a pipe) and stop it by its id after."""
+    with open(log, "ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=str(ROOT), env=env, start_new_session=True,
+            stdout=asyncio.subprocess.PIPE if reports else log_file, stderr=log_file,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), stop_timeout)
+                except asyncio.TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def next_report(process: asyncio.subprocess.Process, event: str, timeout: float, log: Path) -> Dict[str, Any]:
+    """Read the child's report lines until the one for `event`."""
+    async def read() -> Dict[str, Any]:
+        while True:
+            line = await process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{log.name}: the process ended before reporting {event!r}:\n{tail(log)}")
+            data = parse_report(line.decode("utf-8", "replace"))
+            if data and data.get("event") == event:
+                return data
+
+    return await asyncio.wait_for(read(), timeout)
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def until(condition: Any, process: asyncio.subprocess.Process, timeout: float, what: str, log: Path) -> float:
+    """Poll `condition()` every 50 ms until true; returns when. Fails if the process exits or time runs out."""
+    deadline = now() + timeout
+    while now() < deadline:
+        if condition():
+            return now()
+        if process.returncode is not None:
+            raise RuntimeError(f"{what}: the process exited with code {process.returncode}:\n{tail(log)}")
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{what}: not ready after {timeout:.0f} s:\n{tail(log)}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. Training
+
+
+async def measure_training(tmp: Path) -> Dict[str, Any]:
+    """`signpost train --force` in a fresh process, into a temporary models folder with an empty Rasa cache."""
+    env = quiet_env(SIGNPOST_MODELS_DIR=str(tmp / "models"), RASA_CACHE_DIRECTORY=str(tmp / "rasa-cache"))
+    log = tmp / "training.log"
+    started = now()
+    async with child([str(BIN / "signpost"), "train", "--force"], log, env) as process:
+        code = await asyncio.wait_for(process.wait(), 1800)
+    if code != 0:
+        raise RuntimeError(f"training failed (code {code}):\n{tail(log)}")
+    return {"seconds": round(now() - started, 1)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. The engine in-process: cold start, memory, NLU and full-turn latency
+
+
+async def measure_engine(args: argparse.Namespace, tmp: Path, model: Path) -> Tuple[Dict[str, Any], List[List[Turn]]]:
+    config = {
+        "model": str(model),
+        "stats_db": str(tmp / "engine-stats.db"),
+        "oracle_out": str(tmp / "conversations.json"),
+        "conversations": max(args.user_counts) * args.conversations_per_user,
+        "seed": args.seed,
+        "classify_messages": args.classify_messages,
+        "memory_conversations": args.memory_conversations + args.memory_extra,
+        "memory_checkpoints": 10,
+    }
+    log = tmp / "engine.log"
+    started = now()
+    command = [sys.executable, "-m", "benchmarks.engine_worker", json.dumps(config)]
+    async with child(command, log, quiet_env(), reports=True) as process:
+        first = await next_report(process, "first_answer", 600, log)
+        classify = await next_report(process, "classify", 1800, log)
+        full_turn = await next_report(process, "full_turn", 3600, log)
+        memory = await next_report(process, "memory", 7200, log)
+        await asyncio.wait_for(process.wait(), 60)
+    points = memory["points"]
+    at_bound = min(points, key=lambda p: abs(p["conversations"] - args.memory_conversations))
+    result = {
+        "cold_start_s": round(first["at"] - started, 2),
+        "cold_start_parts_s": {
+            "python_and_imports": round(first["imported_at"] - started, 2),
+            "model_load": round(first["loaded_at"] - first["imported_at"], 2),
+            "first_answer": round(first["at"] - first["loaded_at"], 2),
+        },
+        "rss_after_load_mb": first["rss_after_load_mb"],
+        "rss_after_conversations_mb": at_bound["rss_mb"],
+        "conversations_for_memory": at_bound["conversations"],
+        "rss_final_mb": points[-1]["rss_mb"],
+        "rss_growth_after_bound_mb": round(points[-1]["rss_mb"] - at_bound["rss_mb"], 1),
+        "memory_points": points,
+        "tracker_store_bound": memory["max_conversations"],
+        "classify": classify["latency"],
+        "full_turn": full_turn["latency"],
+    }
+    turns = [[Turn.from_dict(t) for t in conversation]
+             for conversation in json.loads(Path(config["oracle_out"]).read_text(encoding="utf-8"))]
+    return result, turns
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. End to end through Telegram
+
+
+def _greeting(conversations: Sequence[Sequence[Turn]]) -> List[str]:
+    for conversation in conversations:
+        for turn in conversation:
+            if turn.kind == "start":
+                return turn.expected
+    return []
+
+
+async def measure_telegram(args: argparse.Namespace, tmp: Path, conversations: List[List[Turn]]) -> Dict[str, Any]:
+    """`signpost telegram` (long polling) against the fake Bot API server, with 50 and 200 people at once."""
+    log = tmp / "telegram.log"
+    env = quiet_env(TELEGRAM_BOT_TOKEN=e2e.TOKEN, SIGNPOST_STATS_DB=str(tmp / "telegram-stats.db"))
+    out: Dict[str, Any] = {"runs": {}}
+    async with e2e.TimedFake() as fake:
+        started = now()
+        command = [str(BIN / "signpost"), "telegram", "--api-url", fake.base_url]
+        async with child(command, log, env) as process:
+            ready = await until(lambda: fake.calls_to("getUpdates"), process, 600, "signpost telegram", log)
+            out["start_s"] = round(ready - started, 2)
+            out["rss_after_start_mb"] = rss_mb(process.pid)
+            greeting = _greeting(conversations)
+            extras = await e2e.learn_start_extras(fake, 1, greeting, args.turn_timeout) if greeting else []
+
+            def play(base: int) -> Any:
+                async def conversation(number: int, turns: Sequence[Turn], rng: random.Random,
+                                       tally: e2e.Tally) -> None:
+                    await e2e.telegram_conversation(fake, base + number, turns, extras, args.think_range, rng, tally,
+                                                    args.turn_timeout)
+                return conversation
+
+            await e2e.run_users(play(9_000_000), min(4, len(conversations)), 1, conversations, args.think_range,
+                                args.seed, args.run_timeout)  # warm-up, not counted
+            for index, users in enumerate(args.user_counts):
+                tally = await e2e.run_users(play(1_000_000 * (index + 1)), users, args.conversations_per_user,
+                                            conversations, args.think_range, args.seed, args.run_timeout)
+                out["runs"][str(users)] = tally.summary(users)
+                out["runs"][str(users)]["bot_rss_mb"] = rss_mb(process.pid)
+            await fake.settle(quiet=1.0, timeout=60)
+            expected_total = sum(len(v) for v in fake.arrivals.values())
+            out["bot_messages_received"] = expected_total
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. The same against stock `rasa run --enable-api` (REST channel)
+
+
+async def measure_stock(args: argparse.Namespace, tmp: Path, model: Path,
+                        conversations: List[List[Turn]]) -> Dict[str, Any]:
+    """Stock `rasa run` on the same model file: only --endpoints added (for the {placeholder} responses)."""
+    log = tmp / "rasa-run.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    command = [str(BIN / "rasa"), "run", "--enable-api", "--connector", "rest", "-m", str(model),
+               "--endpoints", str(ENDPOINTS), "-i", "127.0.0.1", "-p", str(port)]
+    out: Dict[str, Any] = {"command": " ".join(["rasa"] + command[1:]).replace(str(ROOT) + "/", ""), "runs": {}}
+    started = now()
+    async with child(command, log, quiet_env()) as process:
+        ready = await e2e.wait_for_rest(url, started + 600, process)
+        out["start_s"] = round(ready - started, 2)
+        out["rss_after_start_mb"] = rss_mb(process.pid)
+        limit = max(args.user_counts) * 2 + 10
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as session:
+            def play(prefix: str) -> Any:
+                async def conversation(number: int, turns: Sequence[Turn], rng: random.Random,
+                                       tally: e2e.Tally) -> None:
+                    await e2e.rest_conversation(session, url, f"{prefix}-{number}", turns, args.think_range, rng,
+                                                tally, args.turn_timeout)
+                return conversation
+
+            await e2e.run_users(play("warmup"), min(4, len(conversations)), 1, conversations, args.think_range,
+                                args.seed, args.run_timeout)
+            for users in args.user_counts:
+                tally = await e2e.run_users(play(f"run{users}"), users, args.conversations_per_user, conversations,
+                                            args.think_range, args.seed, args.run_timeout)
+                out["runs"][str(users)] = tally.summary(users)
+                out["runs"][str(users)]["server_rss_mb"] = rss_mb(process.pid)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The table
+
+
+def _met(name: str, value: Optional[float]) -> Optional[bool]:
+    if value is None:
+        return None
+    op, limit = TARGETS[name]
+    return value <= limit if op == "<=" else value >= limit
+
+
+def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[str, Any]]:
+    """The rows of the results table: figure, value, target, met."""
+    rows: List[Dict[str, Any]] = []
+
+    def add(label: str, value: Any, unit: str = "", target: Optional[str] = None, detail: str = "") -> None:
+        row = {"figure": label, "value": value, "unit": unit}
+        if detail:
+            row["detail"] = detail
+        if target is not None:
+            op, limit = TARGETS[target]
+            row["target"] = f"{op} {limit}{(' ' + unit) if unit else ''}"
+            row["met"] = _met(target, value)
+        rows.append(row)
+
+    if "training" in results:
+        add("training time (fresh process, empty cache)", results["training"]["seconds"], "s")
+    engine = results.get("engine")
+    if engine:
+        add("cold start: process start to first answer", engine["cold_start_s"], "s", "cold_start_s")
+        add("resident memory after load", engine["rss_after_load_mb"], "MB", "rss_after_load_mb")
+        add(f"resident memory after {engine['conversations_for_memory']:,} conversations",
+            engine["rss_after_conversations_mb"], "MB")
+        add(f"memory growth over the next {engine['memory_points'][-1]['conversations'] - engine['conversations_for_memory']:,}",
+            engine["rss_growth_after_bound_mb"], "MB", "rss_growth_after_bound_mb")
+        add("NLU only (engine.classify) p50", engine["classify"]["p50_ms"], "ms")
+        add("NLU only (engine.classify) p95", engine["classify"]["p95_ms"], "ms")
+        add("full turn (engine.reply) p50", engine["full_turn"]["p50_ms"], "ms", "full_turn_p50_ms")
+        add("full turn (engine.reply) p95", engine["full_turn"]["p95_ms"], "ms")
+    telegram = results.get("telegram")
+    stock = results.get("stock_rasa")
+    if telegram:
+        add("signpost telegram: start to polling", telegram["start_s"], "s")
+    if stock:
+        add("stock rasa run: start to first answer", stock["start_s"], "s")
+    for users in user_counts:
+        key = str(users)
+        tg = telegram["runs"].get(key) if telegram else None
+        st = stock["runs"].get(key) if stock else None
+        if tg:
+            at50 = users == 50
+            add(f"Telegram e2e, {users} people: turns/s", tg["turns_per_s"], "",
+                "e2e_turns_per_s_at_50" if at50 else None)
+            add(f"Telegram e2e, {users} people: p50", tg["latency"].get("p50_ms"), "ms")
+            add(f"Telegram e2e, {users} people: p95", tg["latency"].get("p95_ms"), "ms",
+                "e2e_p95_ms_at_50" if at50 else None)
+            add(f"Telegram e2e, {users} people: lost + out of order + mismatched",
+                tg["lost"] + tg["out_of_order"] + tg["mismatched"], "", "lost_or_out_of_order",
+                f"{tg['lost']}/{tg['out_of_order']}/{tg['mismatched']}")
+        if st:
+            add(f"stock rasa run REST, {users} people: turns/s", st["turns_per_s"])
+            add(f"stock rasa run REST, {users} people: p50", st["latency"].get("p50_ms"), "ms")
+            add(f"stock rasa run REST, {users} people: p95", st["latency"].get("p95_ms"), "ms")
+            add(f"stock rasa run REST, {users} people: lost + out of order + mismatched",
+                st["lost"] + st["out_of_order"] + st["mismatched"], "",
+                detail=f"{st['lost']}/{st['out_of_order']}/{st['mismatched']}")
+        if tg and st and st["turns_per_s"]:
+            add(f"ratio Signpost/stock turns/s, {users} people", round(tg["turns_per_s"] / st["turns_per_s"], 2), "x",
+                "ratio_to_stock_rasa")
+    return rows
+
+
+def format_table(rows: Sequence[Dict[str, Any]]) -> str:
+    def value(row: Dict[str, Any]) -> str:
+        if row["value"] is None:
+            return "-"
+        text = f"{row['value']} {row['unit']}".strip()
+        return f"{text} ({row['detail']})" if row.get("detail") else text
+
+    def met(row: Dict[str, Any]) -> str:
+        if "met" not in row:
+            return ""
+        return {True: "met", False: "MISSED", None: "-"}[row["met"]]
+
+    width = max(len(r["figure"]) for r in rows)
+    vwidth = max(len(value(r)) for r in rows)
+    twidth = max(len(r.get("target", "")) for r in rows)
+    lines = [f"{'figure'.ljust(width)}  {'value'.rjust(vwidth)}  {'target'.ljust(twidth)}  ",
+             "-" * (width + vwidth + twidth + 12)]
+    for row in rows:
+        lines.append(f"{row['figure'].ljust(width)}  {value(row).rjust(vwidth)}  "
+                     f"{row.get('target', '').ljust(twidth)}  {met(row)}".rstrip())
+    return "\n".join(lines)
+
+
+def machine() -> Dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+async def bench(args: argparse.Namespace) -> Dict[str, Any]:
+    from bot.training import latest_model
+
+    model = latest_model()
+    results: Dict[str, Any] = {
+        "machine": machine(),
+        "model": model.name,
+        "settings": {"users": args.user_counts, "conversations_per_user": args.conversations_per_user,
+                     "think_s": list(args.think_range), "classify_messages": args.classify_messages,
+                     "memory_conversations": args.memory_conversations, "memory_extra": args.memory_extra,
+                     "seed": args.seed, "quick": args.quick},
+    }
+    with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
+        tmp = Path(folder)
+        try:
+            if not args.skip_training:
+                print("training (a fresh model in a temporary folder)...", file=sys.stderr)
+                results["training"] = await measure_training(tmp)
+            print("engine in-process: cold start, latency, memory...", file=sys.stderr)
+            results["engine"], conversations = await measure_engine(args, tmp, model)
+            results["conversations"] = {"resolved": len(conversations),
+                                        "turns": sum(len(c) for c in conversations)}
+            if not args.skip_telegram:
+                print("end to end through the fake Telegram server...", file=sys.stderr)
+                results["telegram"] = await measure_telegram(args, tmp, conversations)
+            if not args.skip_stock:
+                print("the same against stock rasa run...", file=sys.stderr)
+                results["stock_rasa"] = await measure_stock(args, tmp, model, conversations)
+        except Exception:
+            for log in sorted(tmp.glob("*.log")):
+                print(f"--- {log.name} (last lines)\n{tail(log)}", file=sys.stderr)
+            raise
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["table"] = figures(results, args.user_counts)
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    results = asyncio.run(bench(args))
+    print(format_table(results["table"]))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
