@@ -14,7 +14,9 @@ One JSON object per line; blank lines are ignored. Every object has:
       and does not lie inside an idiom) the message gets that label, whatever the model said.
     - ``not_crisis``: an idiom or joke that only looks like a crisis ("this test is gonna kill me", "dying of
       laughter"). A crisis match lying wholly inside one is dropped ("kill myself" inside "killing myself
-      laughing"); a crisis match that only overlaps it still fires.
+      laughing"); a crisis match that only overlaps it still fires. A crisis pattern that checks the word after
+      it ("die" not followed by "my hair") includes that word in its span, so an idiom meant to cover it ends
+      with an optional any-token ``{"OP": "?"}``.
     - ``crisis_cue``: a word that could signal a crisis ("kill", "die", "outside", "scared" ...). Cues never
       decide anything by themselves; they stop the veto described below.
 - ``id``: a short name (several lines may share an id if they share the label). It is what the bot records as
@@ -106,7 +108,7 @@ _REWRITES: Tuple[Tuple[str, str], ...] = (
     # suicide and self-harm in disguise
     (r"\bsew(?:er|a)\s*-?\s*slide\b", "suicide"),
     (r"\b(?:suicde|sucide|suiside|suicid|suacide|suiscide|suiccide|suecide|sooicide)\b", "suicide"),
-    (r"\b(?:sucidal|suisidal|suicdal|suicidle|suicidel|sucicidal|suidcidal)\b", "suicidal"),
+    (r"\b(?:sucidal|suisidal|suicdal|suicidle|suicidel|sucicidal|suidcidal|suicidial|suacidal|sucidial)\b", "suicidal"),
     (r"\bsui\b", "suicide"),
     (r"\bself\s*-?\s*harm", "self harm"),
     (r"\bkmsl\b", "killing myself laughing"),
@@ -114,8 +116,9 @@ _REWRITES: Tuple[Tuple[str, str], ...] = (
     (r"\bunaliv\w*\s+(?:my\s*self|me)\b", "kill myself"),
     (r"\b(be|being|been|was|am|is)\s+unalive\b", r"\1 dead"),
     (r"\bunaliv\w*", "kill myself"),
-    (r"\bk[i1!]ll\b", "kill"),
-    (r"\bd[1!]e\b", "die"),
+    (r"\bs[u*]\*?[i*]\*?[c*]\*?[i*]\*?de\b", "suicide"),
+    (r"\bk[i1!*]\*?ll\b", "kill"),
+    (r"\bd[1!*]e\b", "die"),
     (r"\bded\b", "dead"),
     (r"\b(?:my\s+slef|my\s+self|myslef|myslf|mysef|myseld|meself|mesel|myelf)\b", "myself"),
     (r"\b(kill|hurt|harm|cut|end|burn|hang)(?:my\s*self|myself)\b", r"\1 myself"),
@@ -126,7 +129,7 @@ _REWRITES: Tuple[Tuple[str, str], ...] = (
     (r"\btabs\b", "tablets"),
     (r"\bsh\b", "self harm"),
     # want to / going to
-    (r"\b(?:wanna|wana|wnna|wan2|want2|wnt\s*2|wnt\s+to)\b", "want to"),
+    (r"\b(?:wanna|wana|wnna|wna|wan2|want2|wnt\s*2|wnt\s+to)\b", "want to"),
     (r"\b(?:gonna|gunna|gona|gna|finna)\b", "going to"),
     (r"\b(?:tryna|trynna)\b", "trying to"),
     (r"\bgotta\b", "got to"),
@@ -179,7 +182,9 @@ _REWRITES: Tuple[Tuple[str, str], ...] = (
     (r"\babt\b", "about"),
     (r"\bwiv\b", "with"),
     (r"\b(?:pls|plz|plss|plez)\b", "please"),
-    (r"\b(?:any\s+more|anymor|nemore|anymroe|anymore)\b", "anymore"),
+    (r"\b(?:any\s+more|no\s+more|anymor|nemore|anymroe|anymore)\b", "anymore"),
+    (r"\b(?:outsid|ouside|outisde|outide|outsde)\b", "outside"),
+    (r"\bhse\b", "house"),
     (r"\bidk\b", "i do not know"),
     (r"\bidc\b", "i do not care"),
     (r"\bngl\b", "not going to lie"),
@@ -278,6 +283,7 @@ BRIDGES = frozenset(
         "going", "to", "gonna", "really", "actually", "even", "ever", "currently", "seriously", "genuinely",
         "literally", "at", "all", "in", "any", "feel", "feeling", "felt", "think", "thinking", "want", "wanting", "plan", "plans",
         "planning", "intention", "intend", "trying", "try", "about", "so", "that", "like", "longer",
+        "scared", "afraid", "worried", "frightened", "way", ",", "-",
     }
 )
 # "i" may be crossed only after a verb of thinking or saying: "i do not think I'm in danger", "not like i ...".
