@@ -9,7 +9,8 @@
   deleteMessages batches of at most 100, within Telegram's 48 hours), forget the conversation, and send one short
   neutral message. For this the bot keeps message ids (numbers, never text), in memory, for at most 48 hours.
 - Pictures (photo, video, video note, animation, document) are deleted at once and never downloaded. Stickers are
-  public pack images a young person picks, not pictures they took: they get the menu, like emoji.
+  public pack images a young person picks, not pictures they took: they get the menu, like emoji. Voice notes get
+  "I read typed messages only"; an edited message is answered like a new one (and deleted if it now holds media).
 - Updates of different chats are handled concurrently; one chat's updates one at a time, in order (a per-chat
   asyncio.Lock). Telegram's flood control (RetryAfter) is waited out and the request retried.
 - Errors are logged as their type and where they happened only; the young person still gets Childline's number.
