@@ -24,11 +24,12 @@ def test_training_data_validates_without_warnings(tmp_path):
 
 
 def test_conversation_tests_pass(tmp_path):
+    # --e2e makes Rasa classify each story's real `user:` line instead of trusting the intent written under it.
     stories = sorted(TESTS.glob("test_*.yml"))
     assert stories, "no Rasa conversation tests found"
     result = rasa(
         "test", "core", "--stories", str(TESTS), "--model", str(latest_model()),
-        "--endpoints", str(ROOT / "endpoints.yml"), "--fail-on-prediction-errors",
+        "--endpoints", str(ROOT / "endpoints.yml"), "--e2e", "--fail-on-prediction-errors",
         "--out", str(tmp_path / "results"), cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

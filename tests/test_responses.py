@@ -19,16 +19,6 @@ from bot.concerns import CONCERNS, CRISIS, PLATFORMS, SMALL_TALK
 from bot.services import load_services, placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
-# textstat 0.7.13 looks words up in NLTK's cmudict, which it downloads at run time. There is no network on
-# the build machines, so syllables are always counted with pyphen (as textstat up to 0.7.3 did): the same
-# grade on every machine.
-try:
-    import textstat.backend.counts._count_syllables as _count_syllables
-
-    _count_syllables.get_cmudict = lambda lang: None
-except ImportError:  # older textstat: pyphen only
-    pass
-
 MAX_WORDS = 60
 MAX_GRADE = 6.0
 # Concerns where the app's own block/report steps are part of the answer.
