@@ -473,8 +473,9 @@ SAFETY_KEY = "safety"
 class SafetyNet(GraphComponent, IntentClassifier):
     """Runs the safety rules after the model; a crisis rule overrides the model's intent.
 
-    Config: ``patterns`` (path to the JSONL file; relative paths are taken from the project root) and ``veto``
-    (whether an idiom or negation may overrule a crisis prediction of the model when no crisis rule fired).
+    Config: ``patterns`` (path to the JSONL file, default ``bot.settings.SAFETY_PATTERNS``; relative paths are
+    taken from the project root) and ``veto`` (whether an idiom or negation may overrule a crisis prediction of
+    the model when no crisis rule fired; measured on the held-out set it removes false alarms and no crisis).
     Patterns are read in ``create()``, so editing the file needs no retraining, only a restart.
     """
 
@@ -484,7 +485,8 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns": str(SAFETY_PATTERNS), "veto": True}
+        # No path here: a default stored in the trained model would pin this machine's path.
+        return {"patterns": None, "veto": True}
 
     def __init__(self, config: Dict[Text, Any], rules: SafetyRules) -> None:
         self.component_config = config
