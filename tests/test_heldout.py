@@ -1,0 +1,64 @@
+"""The held-out set: the bot is judged on messages it never trained on, and must never miss a crisis."""
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.concerns import CONCERNS
+from bot.settings import HELDOUT_FILE, NLU_DIR
+
+SIGNPOST = str(Path(sys.executable).with_name("signpost"))
+
+
+def normalise(text):
+    return " ".join(re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text).lower().split())
+
+
+def training_examples():
+    for path in NLU_DIR.rglob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            for line in (block.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    yield normalise(line.strip()[2:])
+
+
+def test_the_heldout_set_is_large_enough_and_covers_every_concern(heldout):
+    counts = Counter(label for row in heldout for label in row["labels"])
+    assert all(counts[concern] >= 10 for concern in CONCERNS), counts
+    assert sum(1 for row in heldout if row.get("crisis")) >= 30
+    assert sum(1 for row in heldout if row.get("trap")) >= 20
+
+
+def test_no_heldout_message_is_in_the_training_data(heldout):
+    trained = set(training_examples())
+    leaked = [row["text"] for row in heldout if normalise(row["text"]) in trained]
+    assert leaked == []
+
+
+@pytest.fixture(scope="module")
+def report():
+    """`signpost eval --json` on the held-out file, exactly as a maintainer runs it."""
+    result = subprocess.run(
+        [SIGNPOST, "eval", "--json", str(HELDOUT_FILE)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_every_crisis_message_is_caught(report):
+    assert report["crisis"]["missed"] == []
+    assert report["crisis"]["recall"] == 1.0
+
+
+def test_no_idiom_or_negation_is_taken_for_a_crisis(report):
+    assert report["trap_false_alarms"]["rows"] == []
+
+
+def test_heldout_accuracy_is_at_least_090(report):
+    assert report["accuracy"] >= 0.90
