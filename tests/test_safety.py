@@ -70,6 +70,12 @@ DANGER = [
     "hes outside my hse",
     "he's ouside my house",
     "i'm scared he'll hurt me",
+    "been followed since i got off the bus",
+    "a car keeps driving past me really slowly",
+    "the guy from snap is here at my school gates",
+    "someone from discord i was talking to is outside",
+    "a man keeps staring at me on the train and got off at my stop",
+    "he turned up at my house",
 ]
 
 SELF_HARM_TEXTS = [
@@ -169,6 +175,8 @@ SELF_HARM_TEXTS = [
     "i don't see the point in living",
     "i hope i never wake up",
     "i want to stop existing",
+    "my friend has cuts all up her arms and wont talk about it",
+    "my mate is cutting herself again",
 ]
 
 TRAPS = [
@@ -263,6 +271,12 @@ TRAPS = [
     "i'm dead serious he sent me that",
     "omg kill me now",
     "i want to end it with him",
+    "my mum's car pulled up next to me after school",
+    "been followed for ages on insta by randoms",
+    "my dog follows me everywhere lol",
+    "my sister said she'd kill me if i told mum about her bf 😂",
+    "my friend cut her hair really short",
+    "my teacher read my essay out loud and i wanted the floor to swallow me 😂",
 ]
 
 
@@ -400,6 +414,7 @@ def test_negation_walk():
         ("i'm not in danger, i just want advice", "negated:in_danger"),
         ("i don't want to die i just want to block him", "negated:want_to_die"),
         ("my battery is dying", "idiom_device_dying"),
+        ("fell off my chair in maths and wanted the ground to swallow me up", "idiom_ground_swallow_me"),
     ],
 )
 def test_veto_when_every_cue_is_explained(rules, text, veto):
