@@ -1,0 +1,47 @@
+"""Training: deterministic, and skipped when nothing it reads has changed."""
+
+import asyncio
+
+from bot import training
+from bot.engine import Engine
+
+SAMPLE = [
+    "someone on snap keeps asking me for nudes",
+    "he says he'll post my pics unless i pay him",
+    "how do i block someone on roblox",
+    "hiya",
+    "what's the capital of france",
+]
+
+
+def test_a_model_for_the_current_data_is_reused_not_retrained(monkeypatch):
+    import rasa.api
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again although nothing changed")
+
+    monkeypatch.setattr(rasa.api, "train", no_training)
+    assert training.train() == training.model_path()
+
+
+def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatch):
+    nlu = tmp_path / "nlu"
+    nlu.mkdir()
+    (nlu / "a.yml").write_text("nlu: []\n")
+    monkeypatch.setattr(training, "NLU_DIR", nlu)
+    monkeypatch.setattr(training, "RESPONSES_DIR", nlu)
+    monkeypatch.setattr(training, "ROOT", tmp_path)
+    monkeypatch.setattr(training, "CONFIG", nlu / "a.yml")
+    before = training.fingerprint()
+    (nlu / "a.yml").write_text("nlu: [x]\n")
+    assert training.fingerprint() != before
+
+
+def test_training_again_gives_the_same_model(tmp_path, monkeypatch, engine):
+    monkeypatch.setattr(training, "MODELS_DIR", tmp_path)
+    fresh = Engine.load(training.train(force=True))
+
+    async def classify_all(e):
+        return [await e.classify(text) for text in SAMPLE]
+
+    assert asyncio.run(classify_all(fresh)) == asyncio.run(classify_all(engine))
