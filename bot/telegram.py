@@ -56,7 +56,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.engine import BotMessage, Button, Engine, Reply
+from bot.engine import BotMessage, Button, Engine, Reply, failure_reply
 from bot.services import placeholders
 
 log = logging.getLogger(__name__)
@@ -118,10 +118,6 @@ VOICE_TEXT = (
 PLACE_TEXT = (
     "I've deleted that. You never need to tell me where you are, or share anyone's number.\n"
     "If you're in danger now, call {emergency_phone}."
-)
-FALLBACK_TEXT = (
-    "Sorry, something went wrong on my side. To talk to a real person, call Childline on {childline_phone}. "
-    "It's free, any time. If you're in danger now, call {emergency_phone}."
 )
 USED_TEXT = "That choice was already used. Type what's happening, or send /help."
 
@@ -496,7 +492,7 @@ class SignpostBot:
         try:
             # A turn that failed half-way may have left text in the tracker: drop the conversation.
             await self.engine.forget(self._conversation(chat.id))
-            sent = await context.bot.send_message(chat.id, words(FALLBACK_TEXT))
+            sent = await context.bot.send_message(chat.id, failure_reply().messages[0].text)
             self.memory.seen(chat.id, sent.message_id)
         except Exception as error:  # the fallback itself failed: nothing more to do but say so
             log.error("Fallback answer failed: %s in %s", type(error).__name__, _where(error))
