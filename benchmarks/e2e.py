@@ -70,6 +70,20 @@ class TimedFake(FakeTelegram):
                 return message
         return None
 
+    async def quiet(self, chat_ids: Sequence[int], seconds: float, timeout: float) -> None:
+        """Wait until no bot message has arrived in these chats for `seconds` (at most `timeout`).
+
+        (The fake's own `settle` waits for no request at all, but the bot's long polling makes one every second.)
+        """
+        deadline = now() + timeout
+        before = -1
+        while now() < deadline:
+            count = sum(len(self.arrivals[c]) for c in chat_ids)
+            if count == before:
+                return
+            before = count
+            await asyncio.sleep(seconds)
+
 
 @dataclass
 class Tally:
@@ -82,6 +96,8 @@ class Tally:
     out_of_order: int = 0
     mismatched: int = 0
     silent: int = 0  # turns whose expected answer is empty (nothing to wait for)
+    extra: int = 0  # bot messages nobody expected (counted once the chats are quiet)
+    accounted: Dict[int, int] = field(default_factory=dict)  # chat -> bot messages matched to turns
     first_sent: Optional[float] = None
     last_answer: Optional[float] = None
 
@@ -109,6 +125,7 @@ class Tally:
             "lost": self.lost,
             "out_of_order": self.out_of_order,
             "mismatched": self.mismatched,
+            "extra_messages": self.extra,
             "silent_turns": self.silent,
             "seconds": round(wall, 2),
             "turns_per_s": round(self.turns_answered / wall, 1) if wall else 0.0,
@@ -138,7 +155,7 @@ async def telegram_conversation(fake: TimedFake, chat_id: int, turns: Sequence[T
                                 think: Tuple[float, float], rng: random.Random, tally: Tally,
                                 turn_timeout: float) -> None:
     """One young person's chat with the bot: each message sent as Telegram would deliver it, answers awaited."""
-    received = 0  # bot messages of this chat already accounted for
+    tally.accounted[chat_id] = 0  # bot messages of this chat matched to turns so far
     for group in groups(turns):
         sent: List[Tuple[float, List[str]]] = []
         for turn in group:
@@ -167,20 +184,29 @@ async def telegram_conversation(fake: TimedFake, chat_id: int, turns: Sequence[T
             if not expected:
                 tally.silent += 1
                 continue
+            received = tally.accounted[chat_id]
             if not await fake.wait_count(chat_id, received + len(expected), turn_timeout):
                 tally.lost += 1
                 return
             got = fake.arrivals[chat_id][received:received + len(expected)]
-            received += len(expected)
+            tally.accounted[chat_id] = received + len(expected)
             tally.answered(at, got[-1][1], expected, [text for text, _ in got])
         await asyncio.sleep(rng.uniform(*think))
+
+
+async def count_extra(fake: TimedFake, tally: Tally, timeout: float) -> None:
+    """Once the run's chats are quiet: any bot message beyond those matched to turns is unexpected."""
+    chats = list(tally.accounted)
+    await fake.quiet(chats, 1.0, timeout)
+    tally.extra = sum(len(fake.arrivals[c]) - tally.accounted[c] for c in chats)
 
 
 async def learn_start_extras(fake: TimedFake, chat_id: int, greeting: Sequence[str], timeout: float) -> List[str]:
     """What the Telegram front end adds to /start after the engine's greeting (its own lines), from one /start."""
     await fake.send_command(chat_id, "/start")
-    await fake.wait_count(chat_id, len(greeting), timeout)
-    await fake.settle(quiet=1.0, timeout=timeout)
+    if not await fake.wait_count(chat_id, len(greeting), timeout):
+        raise RuntimeError("the bot did not answer /start")
+    await fake.quiet([chat_id], 1.0, timeout)
     texts = [text for text, _ in fake.arrivals[chat_id]]
     if texts[:len(greeting)] != list(greeting):
         raise RuntimeError("the bot's answer to /start does not begin with the engine's greeting")
