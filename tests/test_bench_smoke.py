@@ -1,0 +1,43 @@
+"""A quick smoke run of `make bench` with tiny counts, so the benchmark keeps working. No timing is asserted.
+
+It runs every part except the training time (that part only times `signpost train --force`, which the CLI tests
+cover, and would add a training to every test run): the engine in a fresh process, 2 and then 4 simulated people
+through the fake Telegram server against `signpost telegram`, and the same against stock `rasa run`.
+"""
+
+import json
+import subprocess
+import sys
+
+from bot.settings import ROOT
+
+
+def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
+    output = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--skip-training", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(output.read_text())
+
+    engine = results["engine"]
+    assert engine["cold_start_s"] > 0 and engine["rss_after_load_mb"] > 0
+    assert engine["classify"]["n"] == 20 and engine["full_turn"]["n"] > 0
+    assert [p["conversations"] for p in engine["memory_points"]][-1] == 60
+    assert results["conversations"]["resolved"] == 4
+
+    for target in ("telegram", "stock_rasa"):
+        assert results[target]["start_s"] > 0
+        for users in ("2", "4"):
+            figures = results[target]["runs"][users]
+            # Every planned turn answered, in order, with the engine's own answer.
+            assert figures["turns_answered"] + figures["silent_turns"] == figures["turns_planned"] > 0, figures
+            assert figures["lost"] == figures["out_of_order"] == figures["mismatched"] == 0, (target, figures)
+            assert figures["turns_per_s"] > 0 and figures["latency"]["p95_ms"] > 0
+        assert results["telegram"]["runs"]["4"]["extra_messages"] == 0
+
+    # The printed table has the peer ratio, and every figure is in the written results.
+    assert "ratio Signpost/stock turns/s, 4 people" in run.stdout
+    labels = {row["figure"] for row in results["table"]}
+    assert "full turn (engine.reply) p50" in labels and "cold start: process start to first answer" in labels
