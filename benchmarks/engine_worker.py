@@ -57,13 +57,12 @@ async def resolve(engine: Any, count: int, seed: int) -> Tuple[List[List[Dict[st
     return conversations, timings
 
 
-async def memory_run(engine: Any, total: int, checkpoints: int, seed: int) -> List[Dict[str, Any]]:
-    """`total` distinct one-message conversations; resident memory and tracker count at `checkpoints` points."""
+async def memory_run(engine: Any, total: int, every: int, seed: int) -> List[Dict[str, Any]]:
+    """`total` distinct one-message conversations; resident memory and trackers held after every `every`."""
     rng = random.Random(seed)
     openings = list(OPENERS) + list(CONCERNS_WITHOUT_APP) + [
         t.format(app=word) for t in CONCERNS_WITH_APP for word in APP_WORDS.values()
     ]
-    every = max(1, total // checkpoints)
     points = []
     started = time.perf_counter()
     for number in range(total):
@@ -110,7 +109,7 @@ async def main(config: Dict[str, Any]) -> None:
     report(event="full_turn", latency=latency_summary(turn_times), conversations=len(conversations),
            rss_mb=rss_mb())
 
-    points = await memory_run(engine, config["memory_conversations"], config["memory_checkpoints"], config["seed"])
+    points = await memory_run(engine, config["memory_conversations"], config["memory_every"], config["seed"])
     report(event="memory", points=points, max_conversations=engine.tracker_store.max_conversations)
     stats.close()
 
