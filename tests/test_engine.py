@@ -91,3 +91,18 @@ async def test_a_failure_inside_gives_childline_and_forgets_the_conversation(eng
     assert reply.by == "error"
     assert "0800 1111" in reply.messages[0].text
     assert await engine.tracker_store.retrieve(conversation_id) is None
+
+
+@pytest.mark.parametrize("concern", [c for c in CONCERNS if c != "talk_to_someone"])
+async def test_the_way_out_is_one_tap_away_from_every_answer(engine, conversation_id, concern):
+    reply = await engine.reply(conversation_id, f"/{concern}")
+    payloads = {b.payload for m in reply.messages for b in m.buttons}
+    assert {"/immediate_danger", "/talk_to_someone"} <= payloads
+
+
+@pytest.mark.parametrize("text", ["help", "sos", "/help"])
+async def test_help_works_in_the_middle_of_a_conversation(engine, conversation_id, text):
+    await engine.reply(conversation_id, "how do i block someone")
+    reply = await engine.reply(conversation_id, text)
+    first = reply.messages[0].text
+    assert "999" in first and "0800 1111" in first
