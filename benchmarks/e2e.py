@@ -14,7 +14,7 @@ most `run_timeout` seconds.
 import asyncio
 import random
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -90,6 +90,8 @@ class Tally:
     """What happened in one run."""
 
     latencies: List[float] = field(default_factory=list)
+    burst_latencies: List[float] = field(default_factory=list)  # turns sent together with another message
+    lost_reasons: Counter = field(default_factory=Counter)
     turns_planned: int = 0
     turns_answered: int = 0
     lost: int = 0
@@ -105,9 +107,16 @@ class Tally:
         if self.first_sent is None or at < self.first_sent:
             self.first_sent = at
 
-    def answered(self, sent_at: float, arrived_at: float, expected: Sequence[str], got: Sequence[str]) -> None:
+    def lose(self, reason: str) -> None:
+        self.lost += 1
+        self.lost_reasons[reason] += 1
+
+    def answered(self, sent_at: float, arrived_at: float, expected: Sequence[str], got: Sequence[str],
+                 in_burst: bool = False) -> None:
         self.turns_answered += 1
         self.latencies.append(arrived_at - sent_at)
+        if in_burst:
+            self.burst_latencies.append(arrived_at - sent_at)
         if self.last_answer is None or arrived_at > self.last_answer:
             self.last_answer = arrived_at
         if list(got) != list(expected):
@@ -123,6 +132,7 @@ class Tally:
             "turns_planned": self.turns_planned,
             "turns_answered": self.turns_answered,
             "lost": self.lost,
+            "lost_reasons": dict(self.lost_reasons),
             "out_of_order": self.out_of_order,
             "mismatched": self.mismatched,
             "extra_messages": self.extra,
@@ -130,6 +140,7 @@ class Tally:
             "seconds": round(wall, 2),
             "turns_per_s": round(self.turns_answered / wall, 1) if wall else 0.0,
             "latency": latency_summary(self.latencies),
+            "latency_of_burst_turns": latency_summary(self.burst_latencies),
         }
 
 
@@ -186,11 +197,11 @@ async def telegram_conversation(fake: TimedFake, chat_id: int, turns: Sequence[T
                 continue
             received = tally.accounted[chat_id]
             if not await fake.wait_count(chat_id, received + len(expected), turn_timeout):
-                tally.lost += 1
+                tally.lose("no answer in time")
                 return
             got = fake.arrivals[chat_id][received:received + len(expected)]
             tally.accounted[chat_id] = received + len(expected)
-            tally.answered(at, got[-1][1], expected, [text for text, _ in got])
+            tally.answered(at, got[-1][1], expected, [text for text, _ in got], in_burst=len(group) > 1)
         await asyncio.sleep(rng.uniform(*think))
 
 
@@ -218,16 +229,18 @@ async def learn_start_extras(fake: TimedFake, chat_id: int, greeting: Sequence[s
 
 
 async def rest_post(session: aiohttp.ClientSession, url: str, sender: str, text: str,
-                    timeout: float) -> Optional[List[str]]:
-    """One message to Rasa's REST channel; the texts of its answer, or None if there was no answer in time."""
+                    timeout: float) -> Tuple[Optional[List[str]], str]:
+    """One message to Rasa's REST channel: the texts of its answer, or None and why there was none."""
     try:
         async with session.post(url, json={"sender": sender, "message": text},
                                 timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             if response.status != 200:
-                return None
-            return [m.get("text") or "" for m in await response.json() if (m.get("text") or "").strip()]
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        return None
+                return None, f"HTTP {response.status}"
+            return [m.get("text") or "" for m in await response.json() if (m.get("text") or "").strip()], ""
+    except asyncio.TimeoutError:
+        return None, "no answer in time"
+    except aiohttp.ClientError as error:
+        return None, type(error).__name__
 
 
 async def rest_conversation(session: aiohttp.ClientSession, url: str, sender: str, turns: Sequence[Turn],
@@ -238,15 +251,15 @@ async def rest_conversation(session: aiohttp.ClientSession, url: str, sender: st
         async def one(turn: Turn) -> bool:
             at = now()
             tally.sent(at)
-            got = await rest_post(session, url, sender, turn.text, turn_timeout)
+            got, why = await rest_post(session, url, sender, turn.text, turn_timeout)
             arrived = now()
             if got is None:
-                tally.lost += 1
+                tally.lose(why)
                 return False
             if not turn.expected:
                 tally.silent += 1
                 return True
-            tally.answered(at, arrived, turn.expected, got)
+            tally.answered(at, arrived, turn.expected, got, in_burst=len(group) > 1)
             return True
 
         # A burst's messages go out together, as two requests at once.
@@ -262,7 +275,7 @@ async def wait_for_rest(url: str, deadline: float, process: Any) -> float:
         while now() < deadline:
             if process.returncode is not None:
                 raise RuntimeError(f"rasa run exited with code {process.returncode}")
-            got = await rest_post(session, url, "benchmark-start", "hi", timeout=5)
+            got, _ = await rest_post(session, url, "benchmark-start", "hi", timeout=5)
             if got:
                 return now()
             await asyncio.sleep(0.1)
@@ -300,5 +313,6 @@ async def run_users(conversation: Any, users: int, per_user: int, conversations:
         task.result()
     if pending:
         await asyncio.wait(pending)
-        tally.lost += len(pending)  # people still waiting when the run's time was up
+        for _ in pending:
+            tally.lose("run time over")  # people still waiting when the run's time was up
     return tally

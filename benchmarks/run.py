@@ -111,6 +111,14 @@ async def next_report(process: asyncio.subprocess.Process, event: str, timeout: 
     return await asyncio.wait_for(read(), timeout)
 
 
+def errors_logged(log: Path) -> int:
+    """How many error lines a child process logged (the lines themselves never hold message text)."""
+    try:
+        return sum(" ERROR " in f" {line} " for line in log.read_text(encoding="utf-8", errors="replace").splitlines())
+    except OSError:
+        return 0
+
+
 def tail(log: Path, lines: int = 15) -> str:
     try:
         return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -239,6 +247,7 @@ async def measure_telegram(args: argparse.Namespace, tmp: Path, model: Path,
                 await e2e.count_extra(fake, tally, 60)
                 out["runs"][str(users)] = tally.summary(users)
                 out["runs"][str(users)]["bot_rss_mb"] = rss_mb(process.pid)
+            out["errors_logged_while_running"] = errors_logged(log)
     return out
 
 
@@ -276,6 +285,7 @@ async def measure_stock(args: argparse.Namespace, tmp: Path, model: Path,
                                             args.think_range, args.seed, args.run_timeout)
                 out["runs"][str(users)] = tally.summary(users)
                 out["runs"][str(users)]["server_rss_mb"] = rss_mb(process.pid)
+        out["errors_logged_while_running"] = errors_logged(log)
     return out
 
 
