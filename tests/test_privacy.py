@@ -3,7 +3,6 @@
 import asyncio
 import logging
 import os
-from collections import deque
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +19,7 @@ from rasa.shared.core.events import (
 
 from bot.privacy import Pseudonymiser, RedactingTrackerStore, configure_logging
 from bot.settings import RESPONSES_DIR
+from helpers import strings_in
 
 CANARY = "zqxcanary"
 
@@ -27,29 +27,6 @@ CANARY = "zqxcanary"
 @pytest.fixture(scope="module")
 def domain():
     return Domain.load(str(RESPONSES_DIR))
-
-
-def strings_in(root):
-    """Every string reachable from `root` through containers and object attributes (the store's whole memory)."""
-    seen, found, stack = set(), [], [root]
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen or obj is None or isinstance(obj, (int, float, bool)):
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, (str, bytes)):
-            found.append(obj if isinstance(obj, str) else obj.decode("utf-8", "replace"))
-        elif isinstance(obj, dict):
-            stack.extend(obj.keys())
-            stack.extend(obj.values())
-        elif isinstance(obj, (list, tuple, set, frozenset, deque)):
-            stack.extend(obj)
-        elif hasattr(obj, "__dict__") or hasattr(obj, "__slots__"):
-            if hasattr(obj, "__dict__"):
-                stack.append(vars(obj))
-            for slot in getattr(type(obj), "__slots__", ()):
-                stack.append(getattr(obj, slot, None))
-    return found
 
 
 def assert_no_canary(root):

@@ -1,0 +1,38 @@
+"""Helpers shared by several test modules."""
+
+from collections import deque
+from types import MappingProxyType
+
+
+def strings_in(root):
+    """Every string reachable from `root` through containers and object attributes (the store's whole memory)."""
+    seen, found, stack = set(), [], [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, (int, float, bool)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (str, bytes)):
+            found.append(obj if isinstance(obj, str) else obj.decode("utf-8", "replace"))
+        elif isinstance(obj, (dict, MappingProxyType)):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+            stack.extend(obj)
+        elif hasattr(obj, "__dict__") or hasattr(obj, "__slots__"):
+            if hasattr(obj, "__dict__"):
+                stack.append(vars(obj))
+            stack.extend(getattr(obj, name, None) for name in _slot_names(type(obj)))
+    return found
+
+
+def _slot_names(cls):
+    """The attribute names of every __slots__ entry of a class and its bases (private names mangled)."""
+    for klass in cls.__mro__:
+        slots = vars(klass).get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot in ("__dict__", "__weakref__"):
+                continue
+            if slot.startswith("__") and not slot.endswith("__"):
+                slot = f"_{klass.__name__.lstrip('_')}{slot}"
+            yield slot
