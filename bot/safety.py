@@ -419,13 +419,16 @@ class SafetyRules:
 
     def hits(self, text: str) -> List[Hit]:
         """Every match on the normalised text, crisis matches marked when negated."""
-        doc = self.nlp(normalise(text))
-        found = set()
-        for match_id, start, end in list(self.matcher(doc)) + list(self.phrase_matcher(doc)):
-            key = self.nlp.vocab.strings[match_id]
-            label = self.labels[key]
-            negated = label in CRISIS_LABELS and is_negated(doc, start)
-            found.add(Hit(label, key, start, end, negated))
+        # spaCy keeps every new word in its string store for the life of the process; a memory zone forgets the
+        # words of this message when it closes, so nothing typed stays in memory after the turn.
+        with self.nlp.memory_zone():
+            doc = self.nlp(normalise(text))
+            found = set()
+            for match_id, start, end in list(self.matcher(doc)) + list(self.phrase_matcher(doc)):
+                key = self.nlp.vocab.strings[match_id]
+                label = self.labels[key]
+                negated = label in CRISIS_LABELS and is_negated(doc, start)
+                found.add(Hit(label, key, start, end, negated))
         return sorted(found, key=lambda h: (h.start, h.end, h.id))
 
     def check(self, text: str) -> Verdict:
