@@ -85,11 +85,11 @@ async def test_two_workers_sharing_one_database_count_exactly(engine, tmp_path):
         worker.start()
     try:
         for ready, worker in zip(readies, workers):
-            assert _loaded(ready, worker), "a worker did not load the model"
+            assert _loaded(ready, worker), f"a worker did not load the model (exit code {worker.exitcode})"
         start.set()  # both count at the same time
         for worker in workers:
             worker.join(300)
-            assert worker.exitcode == 0
+            assert worker.exitcode == 0, f"a worker failed (exit code {worker.exitcode})"
     finally:
         for worker in workers:
             if worker.is_alive():
