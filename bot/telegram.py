@@ -39,6 +39,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    TelegramObject,
     Update,
 )
 from telegram.constants import ChatType
@@ -208,6 +209,32 @@ class ChatMemory:
 # Order within a chat, concurrency across chats, and flood control
 
 
+# Fields of a handled update that hold what a young person typed or who they are.
+PRIVATE_FIELDS = ("text", "caption", "first_name", "last_name", "username", "title")
+
+
+def forget_contents(obj: object, seen: Optional[set] = None) -> None:
+    """Blank the words and names in a handled update, in place.
+
+    python-telegram-bot keeps the latest update it fetched in memory until the next one arrives; once we have
+    answered, it must hold no text. Its objects are frozen, so this uses the library's own `_unfrozen()`.
+    """
+    seen = set() if seen is None else seen
+    if not isinstance(obj, TelegramObject) or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    stored = set(obj._get_attrs_names(include_private=False))  # real fields, not read-only properties
+    with obj._unfrozen():
+        for name in PRIVATE_FIELDS:
+            if name in stored and isinstance(getattr(obj, name, None), str):
+                setattr(obj, name, None)
+    for name, value in obj._get_attrs(include_private=True).items():
+        if name == "_bot":  # the bot's own account, not the young person's
+            continue
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            forget_contents(item, seen)
+
+
 class PerChatOrder(BaseUpdateProcessor):
     """Handles different chats' updates concurrently, and each chat's updates one at a time, in arrival order."""
 
@@ -228,6 +255,7 @@ class PerChatOrder(BaseUpdateProcessor):
             async with lock:
                 await coroutine
         finally:
+            forget_contents(update)
             self._users[chat.id] -= 1
             if not self._users[chat.id]:
                 del self._users[chat.id], self._locks[chat.id]
