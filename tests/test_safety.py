@@ -76,6 +76,7 @@ DANGER = [
     "someone from discord i was talking to is outside",
     "a man keeps staring at me on the train and got off at my stop",
     "he turned up at my house",
+    "somebodys following me from the station",
 ]
 
 SELF_HARM_TEXTS = [
@@ -177,6 +178,8 @@ SELF_HARM_TEXTS = [
     "i want to stop existing",
     "my friend has cuts all up her arms and wont talk about it",
     "my mate is cutting herself again",
+    "he keeps threatening me with the pics, id rather be dead than let my mum see",
+    "my friend posted a goodbye message last night and wont reply",
 ]
 
 TRAPS = [
