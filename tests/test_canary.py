@@ -406,6 +406,17 @@ async def run_engine_conversations(engine, stats, canaries):
     return replies, staying
 
 
+def search_after_engine_run(search, engine, canaries, logs, capfd, recwarn, tmp_path):
+    """Every place an engine run could leave text: its memory, spaCy, the heap, output, the database and disk."""
+    search.memory("tracker store", engine.tracker_store)
+    search.memory("rasa agent", engine.agent)
+    search.spacy()
+    search.heap(canaries)
+    search_output(search, logs, capfd, recwarn)
+    search.database(tmp_path / "stats.db")
+    search.everywhere_on_disk(tmp_path)
+
+
 async def test_the_engine_keeps_no_text(engine, stats, canaries, search, logs, capfd, recwarn, tmp_path):
     replies, staying = await run_engine_conversations(engine, stats, canaries)
 
@@ -416,13 +427,7 @@ async def test_the_engine_keeps_no_text(engine, stats, canaries, search, logs, c
     tracker = await engine.tracker_store.retrieve(staying)
     assert tracker is not None and [e.intent_name for e in tracker.events if e.type_name == "user"]
 
-    search.memory("tracker store", engine.tracker_store)
-    search.memory("rasa agent", engine.agent)
-    search.spacy()
-    search.heap(canaries)
-    search_output(search, logs, capfd, recwarn)
-    search.database(tmp_path / "stats.db")
-    search.everywhere_on_disk(tmp_path)
+    search_after_engine_run(search, engine, canaries, logs, capfd, recwarn, tmp_path)
     assert not search.leaks, search.report()
 
 
@@ -459,13 +464,7 @@ async def test_negative_control_the_engine_search_finds_every_kind_of_leak(
         counted = Engine(engine.agent, stats)
         await talk(counted, conversation, [f"someone called {canaries('control')} on snap wants nudes"])
 
-        search.memory("tracker store", engine.tracker_store)
-        search.memory("rasa agent", engine.agent)
-        search.spacy()
-        search.heap(canaries)
-        search_output(search, logs, capfd, recwarn)
-        search.database(tmp_path / "stats.db")
-        search.everywhere_on_disk(tmp_path)
+        search_after_engine_run(search, engine, canaries, logs, capfd, recwarn, tmp_path)
     finally:
         await engine.forget(conversation)
         for path in control_files:
