@@ -6,7 +6,8 @@ Works with a keyboard or with lines piped in (it reads until the end of input), 
 import secrets
 from typing import Iterable, List, TextIO
 
-from bot.engine import Button, Engine
+from bot.engine import Engine
+from bot.replies import Button
 from bot.services import placeholders
 
 INTRO = (

@@ -6,7 +6,6 @@ The conversation id given here is always a pseudonym made by the caller, never a
 
 import logging
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
@@ -18,7 +17,9 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 
 from bot import services
 from bot.concerns import PLATFORMS, concern_for
+from bot.prediction_cache import PredictionCache
 from bot.privacy import RedactingTrackerStore
+from bot.replies import BotMessage, Button, Reply, failure_reply
 
 logger = logging.getLogger(__name__)
 
@@ -46,44 +47,6 @@ class ServicesNLG(TemplatedNaturalLanguageGenerator):
         return values
 
 
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class BotMessage:
-    text: str
-    buttons: Tuple[Button, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers to one message, and what it understood."""
-
-    messages: Tuple[BotMessage, ...]
-    concern: str
-    intent: str
-    confidence: float
-    platform: Optional[str]
-    # "model", "safety" (the safety net decided), "button" (a button payload), "engine" (nothing to read)
-    # or "error" (something failed inside; the reply is Childline)
-    by: str
-    outcomes: FrozenSet[str] = field(default_factory=frozenset)
-
-
-def failure_reply() -> Reply:
-    """What a young person sees if something inside the bot fails: Childline, never an error."""
-    values = services.placeholders()
-    text = (
-        "Sorry, something went wrong on my side. "
-        f"You can talk to Childline any time: call {values['childline_phone']} or chat at {values['childline_web']}. "
-        f"If you are in danger now, call {values['emergency_phone']}."
-    )
-    return Reply((BotMessage(text),), "out_of_scope", "nlu_fallback", 0.0, None, "error")
-
-
 def _platform_of(parse: Dict[str, Any]) -> Optional[str]:
     for entity in parse.get("entities") or []:
         if entity.get("entity") == "platform" and entity.get("value") in PLATFORMS:
@@ -102,6 +65,11 @@ class Engine:
         self.agent = agent
         self.stats = stats
         self.tracker_store: RedactingTrackerStore = agent.tracker_store
+        # Next-action predictions are remembered by the conversation's text-free state (bot/prediction_cache.py).
+        predict = agent.processor._predict_next_with_tracker
+        if not isinstance(predict, PredictionCache):  # a second Engine on the same agent shares its cache
+            agent.processor._predict_next_with_tracker = predict = PredictionCache(predict)
+        self.predictions: PredictionCache = predict
         self._known_intents = frozenset(agent.domain.intents) | {"nlu_fallback"}
         # Responses give Childline only through its {childline_...} placeholders (tests forbid literal numbers).
         self._childline_responses = frozenset(

@@ -1,0 +1,63 @@
+"""What the engine answers: plain data, without Rasa, so front ends in other processes can use it.
+
+A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, FrozenSet, Optional, Tuple
+
+from bot import services
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    text: str
+    buttons: Tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers to one message, and what it understood."""
+
+    messages: Tuple[BotMessage, ...]
+    concern: str
+    intent: str
+    confidence: float
+    platform: Optional[str]
+    # "model", "safety" (the safety net decided), "button" (a button payload), "engine" (nothing to read)
+    # or "error" (something failed inside; the reply is Childline)
+    by: str
+    outcomes: FrozenSet[str] = field(default_factory=frozenset)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain JSON-ready data (outcomes sorted)."""
+        data = asdict(self)
+        data["outcomes"] = sorted(self.outcomes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Reply":
+        """The reply `to_dict` made."""
+        messages = tuple(
+            BotMessage(m["text"], tuple(Button(b["title"], b["payload"]) for b in m["buttons"]))
+            for m in data["messages"]
+        )
+        fields = {key: data[key] for key in ("concern", "intent", "confidence", "platform", "by")}
+        return cls(messages=messages, outcomes=frozenset(data["outcomes"]), **fields)
+
+
+def failure_reply() -> Reply:
+    """What a young person sees if something inside the bot fails: Childline, never an error."""
+    values = services.placeholders()
+    text = (
+        "Sorry, something went wrong on my side. "
+        f"You can talk to Childline any time: call {values['childline_phone']} or chat at {values['childline_web']}. "
+        f"If you are in danger now, call {values['emergency_phone']}."
+    )
+    return Reply((BotMessage(text),), "out_of_scope", "nlu_fallback", 0.0, None, "error")

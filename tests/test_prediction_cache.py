@@ -1,0 +1,139 @@
+"""The prediction cache (bot/prediction_cache.py): it never changes an answer, holds no text, and stays bounded."""
+
+import random
+import uuid
+
+import pytest
+import yaml
+
+from bot.concerns import PLATFORMS
+from bot.prediction_cache import PredictionCache, dialogue_key
+from bot.settings import CONFIG
+from helpers import strings_in
+
+CANARY = "zebra-canary-5521"
+TYPED = (
+    "hi",
+    "someone on snap keeps asking me for pics",
+    "a guy says he will post my nudes unless i pay",
+    "i want to die",
+    "how do i block someone",
+    "its on insta",
+    "thanks",
+    "what happens to what i type",
+    f"my {CANARY} friend is being weird",
+    "🙂",
+)
+
+
+def random_conversation(rng, intents):
+    """A random conversation of button payloads and typed messages, as a young person might mix them."""
+    turns = []
+    for _ in range(rng.randint(1, 8)):
+        choice = rng.random()
+        if choice < 0.5:
+            turns.append(f"/{rng.choice(intents)}")
+        elif choice < 0.7:
+            turns.append(f'/inform_platform{{"platform":"{rng.choice(sorted(PLATFORMS))}"}}')
+        else:
+            turns.append(rng.choice(TYPED))
+    return turns
+
+
+async def play(engine, turns):
+    conversation_id = uuid.uuid4().hex
+    return [(await engine.reply(conversation_id, text)).messages for text in turns]
+
+
+async def test_random_conversations_get_the_same_answers_with_and_without_the_cache(engine):
+    rng = random.Random(2024)
+    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
+    conversations = [random_conversation(rng, intents) for _ in range(150)]
+    processor = engine.agent.processor
+    cache = engine.predictions
+    hits_before = cache.hits
+    cached = [await play(engine, turns) for turns in conversations]
+    assert cache.hits > hits_before, "the cache was used"
+    processor._predict_next_with_tracker = cache.uncached
+    try:
+        uncached = [await play(engine, turns) for turns in conversations]
+    finally:
+        processor._predict_next_with_tracker = cache
+    for turns, with_cache, without in zip(conversations, cached, uncached):
+        assert with_cache == without, turns
+
+
+def test_the_rules_stay_one_user_message_long_as_the_cache_assumes():
+    policies = yaml.safe_load(CONFIG.read_text())["policies"]
+    rule_policy = next(p for p in policies if p["name"] == "RulePolicy")
+    assert rule_policy.get("restrict_rules", True) is True
+
+
+async def test_the_key_holds_no_text_and_no_entity_values(engine, conversation_id):
+    captured = []
+    original = engine.predictions._predict
+
+    def spy(tracker):
+        captured.append(dialogue_key(tracker))
+        return original(tracker)
+
+    engine.predictions._predict = spy
+    engine.predictions.clear()
+    try:
+        await engine.reply(conversation_id, f"someone on snap said {CANARY} and wants pics")
+    finally:
+        engine.predictions._predict = original
+    assert captured and all(key is not None for key in captured)
+    found = " ".join(strings_in(captured) + strings_in(engine.predictions._predictions))
+    assert CANARY not in found and "snap" not in found.replace("snapchat", "")
+    assert "platform" in found, "entity types are part of the key"
+
+
+async def test_only_the_latest_two_turns_and_the_first_message_matter(engine):
+    async def key_after(turns):
+        conversation_id = uuid.uuid4().hex
+        for text in turns:
+            await engine.reply(conversation_id, text)
+        return dialogue_key(await engine.tracker_store.retrieve(conversation_id))
+
+    same = await key_after(["/greet", "/sextortion", "/thanks"])
+    assert same == await key_after(["/help", "/image_shared", "/sextortion", "/thanks"])
+    assert same != await key_after(["/greet", "/image_shared", "/thanks"]), "the turn before counts"
+    assert await key_after(["/thanks"]) != await key_after(["/greet", "/thanks"]), "the first message counts"
+
+
+def test_the_cache_is_bounded_and_hands_out_fresh_events(monkeypatch):
+    class Prediction:
+        policy_name = "RulePolicy"
+        max_confidence = 1.0
+        optional_events = []
+
+        def __init__(self, event):
+            self.events = [event]
+
+    class Event:
+        timestamp = 0.0
+
+    class Tracker:
+        def __init__(self, intent):
+            self.intent = intent
+
+    predicted = []
+
+    def predict(tracker):
+        predicted.append(tracker.intent)
+        return Prediction(Event())
+
+    monkeypatch.setattr("bot.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
+    cache = PredictionCache(predict, size=2)
+    first = cache(Tracker("a"))
+    again = cache(Tracker("a"))
+    assert predicted == ["a"] and cache.hits == 1
+    assert again.events[0] is not first.events[0] and again.events[0].timestamp > 0
+    cache(Tracker("b"))
+    cache(Tracker("c"))
+    assert len(cache) == 2
+    cache(Tracker("a"))
+    assert predicted == ["a", "b", "c", "a"], "the least recently used was dropped"
+    with pytest.raises(ValueError):
+        PredictionCache(predict, size=0)
