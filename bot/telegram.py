@@ -24,7 +24,6 @@ import re
 import secrets
 import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -57,8 +56,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.engine import BotMessage, Button, Engine, Reply, failure_reply
+from bot.engine_process import EngineProcess
+from bot.replies import BotMessage, Button, failure_reply
 from bot.services import placeholders
+from bot.telegram_http import with_aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -296,38 +297,6 @@ class WaitOutFloods(BaseRateLimiter):
                 await asyncio.sleep(wait)
 
 
-class EngineThread:
-    """The engine on its own thread and event loop, so inference never blocks the Telegram loop.
-
-    One `engine.reply` takes 13 ms (median; 30 ms p90, 45 ms max) on the project's 2-core machine: enough to
-    stall every other chat's sending and receiving if run on the Telegram loop. On this thread the engine's
-    calls also run one at a time, as Rasa's agent expects.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="signpost-engine", daemon=True)
-        self._thread.start()
-
-    async def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
-
-    async def reply(self, conversation_id: str, text: str) -> Reply:
-        """`engine.reply`, run on the engine thread."""
-        return await self._run(self.engine.reply(conversation_id, text))
-
-    async def forget(self, conversation_id: str) -> None:
-        """`engine.forget`, run on the engine thread."""
-        await self._run(self.engine.forget(conversation_id))
-
-    def close(self) -> None:
-        """Stop the engine thread (after the application has stopped)."""
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The handlers
 
@@ -353,18 +322,18 @@ def _where(error: BaseException) -> str:
 
 
 class SignpostBot:
-    """The Telegram handlers around one engine. Holds only numbers about open chats (see ChatMemory)."""
+    """The Telegram handlers around one engine. Holds only numbers about open chats (see ChatMemory).
 
-    def __init__(self, engine: Engine, pseudonyms: Any, stats: Any = None,
+    `engine` answers `await reply(conversation_id, text)` and `await forget(conversation_id)`: an EngineProcess
+    when running, so Rasa's work never holds up this event loop.
+    """
+
+    def __init__(self, engine: Any, pseudonyms: Any, stats: Any = None,
                  memory: Optional[ChatMemory] = None) -> None:
-        self.engine = EngineThread(engine)
+        self.engine = engine
         self.pseudonyms = pseudonyms
         self.stats = stats
         self.memory = memory or ChatMemory()
-
-    def close(self) -> None:
-        """Stop the engine thread."""
-        self.engine.close()
 
     def register(self, application: Application) -> None:
         """Add the handlers (private chats only) and the error handler."""
@@ -575,7 +544,7 @@ def build_application(token: str, signpost: SignpostBot, base_url: Optional[str]
                       webhook: bool = False) -> Application:
     """The python-telegram-bot application: protected messages, per-chat order, flood control waited out."""
     builder = (
-        ApplicationBuilder()
+        with_aiohttp(ApplicationBuilder())
         .token(token)
         .defaults(Defaults(protect_content=True, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(PerChatOrder())
@@ -628,7 +597,6 @@ async def run_until_signal(application: Application, webhook: Optional[WebhookSe
 def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int = 8443,
          api_url: Optional[str] = None) -> int:
     """`signpost telegram`: check the settings, load the model, run until stopped. Returns the exit status."""
-    from bot.privacy import Pseudonymiser
     from bot.settings import stats_db, telegram_token, webhook_secret
     from bot.stats import Stats
 
@@ -642,18 +610,29 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
         print("TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters).", file=sys.stderr)
         return 2
     stats = Stats(stats_db())
-    signpost = SignpostBot(Engine.load(stats=stats), Pseudonymiser(), stats)
-    application = build_application(token, signpost, base_url=api_url, webhook=bool(webhook_url))
-    webhook = WebhookServer(application, webhook_url, secret, listen, port) if webhook_url else None
     try:
-        asyncio.run(run_until_signal(application, webhook))
+        asyncio.run(_serve_with_engine(token, stats, webhook_url and (webhook_url, secret, listen, port), api_url))
     except InvalidToken:  # its message would contain the token: never print it
         print("Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
         return 1
     except TelegramError as error:
         print(f"Could not start the Telegram bot ({type(error).__name__}).", file=sys.stderr)
         return 1
+    except RuntimeError as error:  # the engine process could not start
+        print(error, file=sys.stderr)
+        return 1
     finally:
-        signpost.close()
         stats.close()
     return 0
+
+
+async def _serve_with_engine(token: str, stats: Any, webhook: Optional[Tuple[str, str, str, int]],
+                             api_url: Optional[str]) -> None:
+    """Start the engine process (it loads the model), then serve Telegram until stopped; stop the engine last."""
+    from bot.privacy import Pseudonymiser
+
+    async with EngineProcess(stats_db=stats.path) as engine:
+        signpost = SignpostBot(engine, Pseudonymiser(), stats)
+        application = build_application(token, signpost, base_url=api_url, webhook=webhook is not None)
+        server = WebhookServer(application, *webhook) if webhook else None
+        await run_until_signal(application, server)

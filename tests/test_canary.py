@@ -620,7 +620,6 @@ async def telegram(fake, engine, stats, monkeypatch):
         if not stopping.is_set():
             stopping.set()
             await asyncio.wait_for(task, 30)
-            signpost.close()
 
     try:
         yield SimpleNamespace(signpost=signpost, application=applications[0], pseudonyms=pseudonyms, stop=stop)

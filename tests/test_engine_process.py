@@ -1,0 +1,103 @@
+"""The engine in its own process (bot/engine_process.py): the same answers as in-process, many calls at once, a
+crash answered with Childline and recovered from, and a busy engine never holding up the Telegram side."""
+
+import asyncio
+import os
+import signal
+import uuid
+
+import pytest
+
+from bot.engine_process import EngineProcess
+from bot.privacy import Pseudonymiser
+from bot.stats import Stats
+from fake_telegram import FakeTelegram
+from test_telegram import ALICE, BOB, TOKEN, start_bot
+
+CONVERSATION = (
+    "/greet",
+    "a guy on tiktok keeps asking for pics of me",
+    "/talk_to_someone",
+    "",
+    '/inform_platform{"platform":"snapchat"}',
+    "i want to die",
+)
+
+
+@pytest.fixture(scope="module")
+async def process(tmp_path_factory):
+    """One engine process for this module (loading the model takes seconds), counting into its own database."""
+    async with EngineProcess(stats_db=tmp_path_factory.mktemp("engine") / "stats.db") as engine:
+        yield engine
+
+
+pytestmark = pytest.mark.asyncio(scope="module")
+
+
+async def test_answers_are_the_in_process_engines(process, engine):
+    here, there = uuid.uuid4().hex, uuid.uuid4().hex
+    for text in CONVERSATION:
+        assert await process.reply(there, text) == await engine.reply(here, text), text
+
+
+async def test_many_calls_at_once_each_get_their_own_answer(process):
+    texts = ["/sextortion", "/self_harm", "/greet", "/thanks"] * 25
+    replies = await asyncio.gather(*(process.reply(uuid.uuid4().hex, text) for text in texts))
+    assert [r.intent for r in replies] == [t[1:] for t in texts]
+    assert all(r.by == "button" for r in replies)
+
+
+async def test_forget_drops_the_conversation(process):
+    conversation_id = uuid.uuid4().hex
+    await process.reply(conversation_id, "/greet")
+    await process.forget(conversation_id)
+    # A forgotten conversation starts again: the same greeting as a brand-new one, with its concern counted anew.
+    assert (await process.reply(conversation_id, "/greet")).messages == \
+        (await process.reply(uuid.uuid4().hex, "/greet")).messages
+
+
+async def test_a_crashed_engine_answers_with_childline_then_recovers(process):
+    os.kill(process._process.pid, signal.SIGSTOP)  # busy, then killed with calls waiting
+    waiting = asyncio.ensure_future(process.reply(uuid.uuid4().hex, "/greet"))
+    await asyncio.sleep(0.2)
+    os.kill(process._process.pid, signal.SIGKILL)
+    failed = await asyncio.wait_for(waiting, 30)
+    assert failed.by == "error" and "0800 1111" in failed.messages[0].text
+    recovered = await asyncio.wait_for(process.reply(uuid.uuid4().hex, "/greet"), 300)
+    assert recovered.by == "button" and recovered.intent == "greet"
+
+
+async def test_a_busy_engine_does_not_hold_up_other_chats(process, tmp_path):
+    async with FakeTelegram(TOKEN) as fake:
+        with Stats(tmp_path / "stats.db") as stats:
+            signpost, stop, task = await start_bot(fake, process, stats, pseudonyms=Pseudonymiser())
+            try:
+                os.kill(process._process.pid, signal.SIGSTOP)  # as if one inference took very long
+                try:
+                    slow = await fake.send_text(ALICE, "hi")
+                    await asyncio.sleep(0.2)
+                    other = await fake.send_command(BOB, "/privacy")
+                    await fake.wait_for_replies(BOB, other, timeout=5.0)
+                    assert not fake.bot_messages(ALICE), "Alice was answered while her engine was stopped"
+                finally:
+                    os.kill(process._process.pid, signal.SIGCONT)
+                await fake.wait_for_replies(ALICE, slow, timeout=30)
+                assert "automatic helper" in fake.bot_text(ALICE, slow)
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 30)
+
+
+async def test_close_stops_the_engine_process(tmp_path):
+    engine = EngineProcess(stats_db=tmp_path / "stats.db")
+    await engine.start()
+    pid = engine._process.pid
+    await engine.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not engine.running
+
+
+async def test_a_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(RuntimeError, match="did not start"):
+        await EngineProcess(model_path=tmp_path / "no-such-model.tar.gz", start_timeout=120).start()
