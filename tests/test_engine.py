@@ -106,3 +106,43 @@ async def test_help_works_in_the_middle_of_a_conversation(engine, conversation_i
     reply = await engine.reply(conversation_id, text)
     first = reply.messages[0].text
     assert "999" in first and "0800 1111" in first
+
+
+def _component(engine, kind):
+    runner = engine.agent.processor.graph_runner
+    return next(node._component for node in runner._nodes.values() if isinstance(node._component, kind))
+
+
+async def test_the_sequential_graph_runner_parses_exactly_as_rasas_dask_runner(engine, heldout):
+    from rasa.core.channels.channel import UserMessage
+
+    processor = engine.agent.processor
+    sequential = processor.graph_runner
+    texts = [row["text"] for row in heldout[:150]] + ["/greet", '/inform_platform{"platform":"tiktok"}', " "]
+    ours = [await processor.parse_message(UserMessage(text)) for text in texts]
+    processor.graph_runner = sequential.dask_runner
+    try:
+        rasas = [await processor.parse_message(UserMessage(text)) for text in texts]
+    finally:
+        processor.graph_runner = sequential
+    assert ours == rasas
+
+
+async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features_only(engine, heldout):
+    from rasa.core.channels.channel import UserMessage
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    from bot.classifier import SentenceLogisticRegression
+
+    runner = engine.agent.processor.graph_runner
+    name, node = next((n, node) for n, node in runner._nodes.items()
+                      if isinstance(node._component, SentenceLogisticRegression))
+    featurized = runner._schema.nodes[name].needs["messages"]  # the node whose messages the classifier reads
+    messages = []
+    for row in heldout[:100]:
+        messages += runner.run(inputs={"__message__": [UserMessage(row["text"])]}, targets=[featurized])[featurized]
+    classifier = node._component
+    ours = classifier._create_X(messages)
+    rasas = LogisticRegressionClassifier._create_X(classifier, messages)
+    assert ours.shape == rasas.shape == (100, rasas.shape[1]) and (ours.tocsr() != rasas.tocsr()).nnz == 0
+    assert (classifier.clf.predict_proba(ours) == classifier.clf.predict_proba(rasas)).all()
