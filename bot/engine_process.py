@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from bot.replies import Reply, failure_reply
 
@@ -165,6 +165,22 @@ async def _stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> Non
 # The engine process itself: `python -m bot.engine_process CONFIG_JSON`
 
 
+def _requests(fd: int, idle: Callable[[], None]) -> Iterator[bytes]:
+    """The request lines arriving on `fd`, until it closes; calls `idle()` each time none is waiting."""
+    pending = b""
+    while True:
+        line, found, rest = pending.partition(b"\n")
+        if found:
+            pending = rest
+            yield line
+            continue
+        idle()
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return
+        pending += chunk
+
+
 def _serve(config: Dict[str, Any]) -> None:
     """Load the engine, say ready, then answer requests from stdin until it closes."""
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -178,19 +194,20 @@ def _serve(config: Dict[str, Any]) -> None:
 
     configure_logging()
     from bot.engine import Engine
-    from bot.stats import Stats
+    from bot.stats import CountBatch, Stats
 
-    stats = Stats(Path(config["stats_db"])) if config.get("stats_db") else None
-    engine = Engine.load(Path(config["model"]), stats=stats)
+    # Counts are written together when no message is waiting (or every 100 under load), not once per turn.
+    counts = CountBatch(Stats(Path(config["stats_db"]))) if config.get("stats_db") else None
+    engine = Engine.load(Path(config["model"]), stats=counts)
     loop = asyncio.new_event_loop()
 
-    def send(line: List[Any]) -> None:
+    def send(line: Any) -> None:
         answers.write(json.dumps(line).encode() + b"\n")
         answers.flush()
 
-    send(READY)  # type: ignore[arg-type]
+    send(READY)
     try:
-        for line in sys.stdin.buffer:
+        for line in _requests(sys.stdin.fileno(), counts.flush if counts else lambda: None):
             number, kind, conversation_id, *text = json.loads(line)
             if kind == "reply":
                 send([number, loop.run_until_complete(engine.reply(conversation_id, text[0])).to_dict()])
@@ -200,8 +217,9 @@ def _serve(config: Dict[str, Any]) -> None:
     except BrokenPipeError:  # the Telegram process has gone
         pass
     finally:
-        if stats is not None:
-            stats.close()
+        if counts is not None:
+            counts.flush()
+            counts.stats.close()
         loop.close()
 
 

@@ -101,3 +101,15 @@ async def test_close_stops_the_engine_process(tmp_path):
 async def test_a_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(RuntimeError, match="did not start"):
         await EngineProcess(model_path=tmp_path / "no-such-model.tar.gz", start_timeout=120).start()
+
+
+async def test_counts_reach_the_database_once_the_engine_is_idle(process):
+    with Stats(process.stats_db) as stats:
+        before = sum(c.get("self_harm", 0) for c in stats.daily("concerns").values())
+        await process.reply(uuid.uuid4().hex, "/self_harm")
+        for _ in range(100):  # written as soon as no message is waiting
+            now = sum(c.get("self_harm", 0) for c in stats.daily("concerns").values())
+            if now > before:
+                break
+            await asyncio.sleep(0.05)
+        assert now == before + 1

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from bot import stats as S
 from bot.concerns import CONCERNS
-from bot.stats import HIDDEN, SMALL, Cell, Stats, migrations, primary, protect_row
+from bot.stats import HIDDEN, MEASURES, SMALL, Cell, CountBatch, Stats, migrations, primary, protect_row
 
 ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes"]
 
@@ -361,3 +361,34 @@ def test_cli_stats_export(recent, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     rows = list(Database(tmp_path / "r.db")["concerns_weekly"].rows_where("key = 'sextortion'"))
     assert rows and all(row["shown"] in ("0", "<10", "10", "15", "20") for row in rows)
+
+
+def test_a_count_batch_writes_what_direct_records_would_in_one_go(tmp_path):
+    turns = [
+        {"concerns": ["sextortion"], "outcomes": ["childline_shown"]},
+        {"platforms": ["snapchat"]},
+        {"concerns": ["sextortion", "greet"]},
+    ]
+    with Stats(tmp_path / "direct.db") as direct, Stats(tmp_path / "batched.db") as batched:
+        batch = CountBatch(batched)
+        for turn in turns:
+            direct.record(**turn)
+            batch.record(**turn)
+        assert all(batched.daily(measure) == {} for measure in MEASURES), "nothing is written before flush()"
+        batch.flush()
+        assert all(batched.daily(measure) == direct.daily(measure) for measure in MEASURES)
+        assert sum(c["sextortion"] for c in direct.daily("concerns").values()) == 2
+        with pytest.raises(ValueError):
+            batch.record(concerns=["someone typed this"])
+        batch.flush()
+        assert batched.daily("concerns") == direct.daily("concerns"), "a refused record adds nothing"
+
+
+def test_a_count_batch_flushes_by_itself_under_load(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        batch = CountBatch(stats)
+        for _ in range(CountBatch.FLUSH_EVERY - 1):
+            batch.record(outcomes=["quick_exit"])
+        assert stats.daily("outcomes") == {}
+        batch.record(outcomes=["quick_exit"])
+        assert sum(c["quick_exit"] for c in stats.daily("outcomes").values()) == CountBatch.FLUSH_EVERY
