@@ -104,10 +104,14 @@ async def main(config: Dict[str, Any]) -> None:
         classify_times.append(time.perf_counter() - started)
     report(event="classify", latency=latency_summary(classify_times), distinct_texts=len(texts))
 
+    cache = engine.predictions
+    hits, misses = cache.hits, cache.misses
     conversations, turn_times = await resolve(engine, config["conversations"], config["seed"])
     Path(config["oracle_out"]).write_text(json.dumps(conversations), encoding="utf-8")
+    hits, misses = cache.hits - hits, cache.misses - misses
     report(event="full_turn", latency=latency_summary(turn_times), conversations=len(conversations),
-           rss_mb=rss_mb())
+           rss_mb=rss_mb(), prediction_cache={"hits": hits, "misses": misses,
+                                              "hit_rate": round(hits / max(hits + misses, 1), 3)})
 
     points = await memory_run(engine, config["memory_conversations"], config["memory_every"], config["seed"])
     report(event="memory", points=points, max_conversations=engine.tracker_store.max_conversations)

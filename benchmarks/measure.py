@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 # A child process reports to the benchmark with lines "BENCH {json}" on stdout (libraries may print other lines).
 REPORT = "BENCH "
@@ -35,6 +35,22 @@ def rss_mb(pid: Optional[int] = None) -> float:
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
     raise RuntimeError("no VmRSS in " + path)
+
+
+def children(pid: int) -> List[int]:
+    """The process ids of a process's children (one level: the engine process of `signpost telegram`)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -25,7 +25,7 @@ import aiohttp
 
 from benchmarks import e2e
 from benchmarks.conversations import Turn
-from benchmarks.measure import free_port, now, parse_report, quiet_env, rss_mb
+from benchmarks.measure import children, cpu_s, free_port, now, parse_report, quiet_env, rss_mb
 from bot.settings import ENDPOINTS, ROOT
 
 BIN = Path(sys.executable).parent
@@ -196,6 +196,7 @@ async def measure_engine(args: argparse.Namespace, tmp: Path, model: Path) -> Tu
         "tracker_store_bound": memory["max_conversations"],
         "classify": classify["latency"],
         "full_turn": full_turn["latency"],
+        "full_turn_prediction_cache": full_turn["prediction_cache"],
     }
     turns = [[Turn.from_dict(t) for t in conversation]
              for conversation in json.loads(Path(config["oracle_out"]).read_text(encoding="utf-8"))]
@@ -241,12 +242,19 @@ async def measure_telegram(args: argparse.Namespace, tmp: Path, model: Path,
 
             await e2e.run_users(play(9_000_000), min(4, len(conversations)), 1, conversations, args.think_range,
                                 args.seed, args.run_timeout)  # warm-up, not counted
+            engines = children(process.pid)
+            out["engine_process_rss_after_start_mb"] = sum(rss_mb(pid) for pid in engines)
             for index, users in enumerate(args.user_counts):
+                processes = {"telegram_process": [process.pid], "engine_process": engines, "load_generator": [0]}
+                before = cpu_use(processes)
                 tally = await e2e.run_users(play(1_000_000 * (index + 1)), users, args.conversations_per_user,
                                             conversations, args.think_range, args.seed, args.run_timeout)
+                summary = out["runs"][str(users)] = tally.summary(users)
+                summary["cpu_cores"] = cores_used(processes, before, summary["seconds"])
                 await e2e.count_extra(fake, tally, 60)
-                out["runs"][str(users)] = tally.summary(users)
-                out["runs"][str(users)]["bot_rss_mb"] = rss_mb(process.pid)
+                summary["extra_messages"] = tally.extra
+                summary["bot_rss_mb"] = rss_mb(process.pid)
+                summary["engine_process_rss_mb"] = sum(rss_mb(pid) for pid in engines)
             out["errors_logged_while_running"] = errors_logged(log)
     return out
 
@@ -281,12 +289,26 @@ async def measure_stock(args: argparse.Namespace, tmp: Path, model: Path,
             await e2e.run_users(play("warmup"), min(4, len(conversations)), 1, conversations, args.think_range,
                                 args.seed, args.run_timeout)
             for users in args.user_counts:
+                processes = {"rasa_run": [process.pid], "load_generator": [0]}
+                before = cpu_use(processes)
                 tally = await e2e.run_users(play(f"run{users}"), users, args.conversations_per_user, conversations,
                                             args.think_range, args.seed, args.run_timeout)
-                out["runs"][str(users)] = tally.summary(users)
-                out["runs"][str(users)]["server_rss_mb"] = rss_mb(process.pid)
+                summary = out["runs"][str(users)] = tally.summary(users)
+                summary["cpu_cores"] = cores_used(processes, before, summary["seconds"])
+                summary["server_rss_mb"] = rss_mb(process.pid)
         out["errors_logged_while_running"] = errors_logged(log)
     return out
+
+
+def cpu_use(processes: Dict[str, List[int]]) -> Dict[str, float]:
+    """CPU seconds used so far by each named group of processes (pid 0: this benchmark process)."""
+    return {name: sum(cpu_s(pid or os.getpid()) for pid in pids) for name, pids in processes.items()}
+
+
+def cores_used(processes: Dict[str, List[int]], before: Dict[str, float], seconds: float) -> Dict[str, float]:
+    """Average cores each group used over a run of `seconds` (which includes its people's pauses)."""
+    after = cpu_use(processes)
+    return {name: round((after[name] - before[name]) / seconds, 2) if seconds else 0.0 for name in processes}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -328,6 +350,9 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
         add("NLU only (engine.classify) p95", engine["classify"]["p95_ms"], "ms")
         add("full turn (engine.reply) p50", engine["full_turn"]["p50_ms"], "ms", "full_turn_p50_ms")
         add("full turn (engine.reply) p95", engine["full_turn"]["p95_ms"], "ms")
+        cache = engine["full_turn_prediction_cache"]
+        add("next-action predictions answered from the cache", cache["hit_rate"], "",
+            detail=f"{cache['hits']} of {cache['hits'] + cache['misses']}")
     telegram = results.get("telegram")
     stock = results.get("stock_rasa")
     if telegram:
@@ -348,6 +373,14 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
             add(f"Telegram e2e, {users} people: lost+out of order+mismatched+extra",
                 tg["lost"] + tg["out_of_order"] + tg["mismatched"] + tg["extra_messages"], "", "lost_or_out_of_order",
                 f"{tg['lost']}/{tg['out_of_order']}/{tg['mismatched']}/{tg['extra_messages']}")
+            if "cpu_cores" in tg:
+                cores = tg["cpu_cores"]
+                add(f"Telegram e2e, {users} people: CPU cores, Telegram+engine+load generator",
+                    round(sum(cores.values()), 2), "",
+                    detail=f"{cores['telegram_process']}/{cores['engine_process']}/{cores['load_generator']}")
+                add(f"signpost telegram memory after {users} people, Telegram+engine process",
+                    round(tg["bot_rss_mb"] + tg["engine_process_rss_mb"], 1), "MB",
+                    detail=f"{tg['bot_rss_mb']}/{tg['engine_process_rss_mb']}")
         if st:
             add(f"stock rasa run REST, {users} people: turns/s", st["turns_per_s"])
             add(f"stock rasa run REST, {users} people: p50", st["latency"].get("p50_ms"), "ms")
@@ -355,6 +388,10 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
             add(f"stock rasa run REST, {users} people: lost+out of order+mismatched",
                 st["lost"] + st["out_of_order"] + st["mismatched"], "",
                 detail=f"{st['lost']}/{st['out_of_order']}/{st['mismatched']}")
+            if "cpu_cores" in st:
+                cores = st["cpu_cores"]
+                add(f"stock rasa run REST, {users} people: CPU cores, rasa run+load generator",
+                    round(sum(cores.values()), 2), "", detail=f"{cores['rasa_run']}/{cores['load_generator']}")
         if tg and st and st["turns_per_s"]:
             # Only the largest run is past both systems' capacity; below it both just keep up with the people.
             add(f"ratio Signpost/stock turns/s, {users} people", round(tg["turns_per_s"] / st["turns_per_s"], 2), "x",

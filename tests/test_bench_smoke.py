@@ -36,6 +36,13 @@ def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
             assert figures["lost"] == figures["out_of_order"] == figures["mismatched"] == 0, (target, figures)
             assert figures["turns_per_s"] > 0 and figures["latency"]["p95_ms"] > 0
         assert results["telegram"]["runs"]["4"]["extra_messages"] == 0
+    # The engine runs in its own process: its memory and both processes' CPU are measured.
+    telegram_run = results["telegram"]["runs"]["4"]
+    assert telegram_run["engine_process_rss_mb"] > 300 and telegram_run["bot_rss_mb"] > 0
+    assert set(telegram_run["cpu_cores"]) == {"telegram_process", "engine_process", "load_generator"}
+    assert set(results["stock_rasa"]["runs"]["4"]["cpu_cores"]) == {"rasa_run", "load_generator"}
+    cache = engine["full_turn_prediction_cache"]
+    assert cache["hits"] + cache["misses"] > 0 and 0 <= cache["hit_rate"] <= 1
 
     # The printed table has the peer ratio, and every figure is in the written results.
     assert "ratio Signpost/stock turns/s, 4 people" in run.stdout
