@@ -3,7 +3,7 @@
 A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from bot import services
@@ -37,9 +37,18 @@ class Reply:
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON-ready data (outcomes sorted)."""
-        data = asdict(self)
-        data["outcomes"] = sorted(self.outcomes)
-        return data
+        return {
+            "messages": [
+                {"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
+                for m in self.messages
+            ],
+            "concern": self.concern,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "platform": self.platform,
+            "by": self.by,
+            "outcomes": sorted(self.outcomes),
+        }
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Reply":

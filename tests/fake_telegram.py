@@ -112,6 +112,7 @@ class FakeTelegram:
         self.chats: Dict[int, Chat] = {}
         self.webhook: Optional[Dict[str, Any]] = None
         self._updates: List[Dict[str, Any]] = []
+        self._queued = asyncio.Event()  # set when an update is queued: a held getUpdates answers at once
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -136,6 +137,7 @@ class FakeTelegram:
 
     async def __aexit__(self, *exc: Any) -> None:
         self._closing = True  # a held getUpdates returns at once
+        self._queued.set()
         deadline = time.monotonic() + 5
         while self._in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -234,6 +236,7 @@ class FakeTelegram:
         if self.webhook and self.webhook.get("url"):
             return await self.post_to_webhook(update, self.webhook.get("secret_token"))
         self._updates.append(update)
+        self._queued.set()
         return 200
 
     async def post_to_webhook(self, update: Dict[str, Any], secret: Optional[str]) -> int:
@@ -335,7 +338,8 @@ class FakeTelegram:
 
     @staticmethod
     async def _params(request: web.Request) -> Dict[str, Any]:
-        if request.content_type == "application/json":
+        # The header as sent: aiohttp's `content_type` parses it with the email package on every request.
+        if request.headers.get("Content-Type", "").startswith("application/json"):
             raw = await request.json()
             return dict(raw) if isinstance(raw, dict) else {}
         form = await request.post()
@@ -358,9 +362,12 @@ class FakeTelegram:
         offset = int(params.get("offset") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         # Long polling, held at most 1 s so the bot and the server stop quickly.
-        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
-        while not self._updates and not self._closing and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        if not self._updates and not self._closing:
+            self._queued.clear()
+            try:
+                await asyncio.wait_for(self._queued.wait(), min(float(params.get("timeout") or 0), 1.0))
+            except asyncio.TimeoutError:
+                pass
         return self._updates[: int(params.get("limit") or 100)]
 
     async def api_deleteWebhook(self, params: Dict[str, Any]) -> bool:
