@@ -122,6 +122,11 @@ class Engine:
         self.predictions: PredictionCache = predict
         if isinstance(agent.processor.graph_runner, DaskGraphRunner):
             agent.processor.graph_runner = SequentialGraphRunner(agent.processor.graph_runner)
+        # Rasa asks whether the domain is empty on every message, by serialising the whole domain and comparing
+        # (a quarter of a turn). A loaded domain never changes: the answer is worked out once.
+        for domain in {id(d): d for d in (agent.domain, agent.processor.domain)}.values():
+            empty = Domain.is_empty(domain)
+            domain.is_empty = lambda empty=empty: empty
         self._known_intents = frozenset(agent.domain.intents) | {"nlu_fallback"}
         # Responses give Childline only through its {childline_...} placeholders (tests forbid literal numbers).
         self._childline_responses = frozenset(

@@ -153,3 +153,12 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     as_rasa.coef_ = np.ascontiguousarray(classifier.clf.coef_)
     assert classifier.clf.coef_.flags["F_CONTIGUOUS"] and not as_rasa.coef_.flags["F_CONTIGUOUS"]
     assert (classifier.clf.predict_proba(ours) == as_rasa.predict_proba(rasas)).all()
+
+
+def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
+    from rasa.shared.core.domain import Domain
+
+    domain = engine.agent.processor.domain
+    assert domain.is_empty() is Domain.is_empty(domain) is False
+    monkeypatch.setattr(Domain, "as_dict", lambda self: pytest.fail("the domain was serialised again"))
+    assert domain.is_empty() is False
