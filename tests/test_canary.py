@@ -46,7 +46,7 @@ import pytest
 from aiohttp import web
 from spacy.strings import StringStore
 
-from bot import privacy
+from bot import tracker_store
 from bot import telegram as tg
 from bot.engine import Engine
 from bot.privacy import LOG_FORMAT, ContentFreeFormatter, Pseudonymiser, configure_logging
@@ -458,7 +458,7 @@ async def test_negative_control_the_engine_search_finds_every_kind_of_leak(
         return await reply(self, conversation_id, text)
 
     monkeypatch.setattr(Engine, "reply", leaky_reply)
-    monkeypatch.setattr(privacy, "redact_event", lambda event, slots: None)  # a store that keeps text
+    monkeypatch.setattr(tracker_store, "redact_event", lambda event, slots: None)  # a store that keeps text
     conversation = uuid.uuid4().hex
     try:
         counted = Engine(engine.agent, stats)

@@ -17,7 +17,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.privacy import Pseudonymiser, RedactingTrackerStore, configure_logging
+from bot.privacy import Pseudonymiser, configure_logging
+from bot.tracker_store import RedactingTrackerStore
 from bot.settings import RESPONSES_DIR
 from helpers import strings_in
 
