@@ -1,6 +1,9 @@
-"""Rasa's LogisticRegressionClassifier, doing the same arithmetic with less copying.
+"""Rasa's count-vector featurizer and LogisticRegressionClassifier, doing only the work the classifier uses.
 
-- Rasa's own version asks each message for all its sparse features, which joins every featurizer's per-word
+- The classifier reads sentence features only (one row per message). Rasa's CountVectorsFeaturizer also makes
+  per-word (sequence) features, one vectorizer call per word; `SentenceCountVectorsFeaturizer` makes the sentence
+  features alone, the same way.
+- Rasa's own classifier asks each message for all its sparse features, which joins every featurizer's per-word
   (sequence) matrices too, copies them and throws them away. This one joins the sentence features alone, in the
   same order: the very same matrix.
 - scikit-learn multiplies by `coef_.T`, and scipy copies that (21 x 15,000 numbers) into row order on every call.
@@ -9,14 +12,37 @@ Together they were about a fifth of a turn (benchmarks/README.md). The answers a
 (tests/test_engine.py), and training is Rasa's, unchanged.
 """
 
-from typing import Any, List
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix, hstack, spmatrix, vstack
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """CountVectorsFeaturizer making only the sentence features (Rasa's code for them, unchanged)."""
+
+    def _create_features(
+        self, attribute: str, all_tokens: List[List[str]]
+    ) -> Tuple[List[Optional[spmatrix]], List[Optional[spmatrix]]]:
+        vectorizer = self.vectorizers.get(attribute)
+        if not vectorizer:
+            return [None], [None]
+        sentences: List[Optional[spmatrix]] = []
+        for tokens in all_tokens:
+            if not tokens or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
+                sentences.append(None)
+                continue
+            sentence = vectorizer.transform([" ".join(tokens)])
+            sentence.sort_indices()
+            sentences.append(sentence.tocoo())
+        return [None] * len(all_tokens), sentences
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -162,3 +162,26 @@ def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
     assert domain.is_empty() is Domain.is_empty(domain) is False
     monkeypatch.setattr(Domain, "as_dict", lambda self: pytest.fail("the domain was serialised again"))
     assert domain.is_empty() is False
+
+
+async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(engine, heldout):
+    from rasa.core.channels.channel import UserMessage
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.shared.nlu.constants import TEXT
+
+    from bot.classifier import SentenceCountVectorsFeaturizer
+
+    runner = engine.agent.processor.graph_runner
+    featurizers = [(name, node._component) for name, node in runner._nodes.items()
+                   if isinstance(node._component, SentenceCountVectorsFeaturizer)]
+    assert len(featurizers) == 2  # words and character n-grams
+    tokenizer = runner._schema.nodes[featurizers[0][0]].needs["messages"]
+    for row in heldout[:60]:
+        [message] = runner.run(inputs={"__message__": [UserMessage(row["text"])]}, targets=[tokenizer])[tokenizer]
+        tokens = [[t.text for t in message.get(TOKENS_NAMES[TEXT])]]
+        for _, featurizer in featurizers:
+            ours_sequence, ours_sentence = featurizer._create_features(TEXT, tokens)
+            rasas_sequence, rasas_sentence = CountVectorsFeaturizer._create_features(featurizer, TEXT, tokens)
+            assert ours_sequence == [None] and rasas_sequence[0] is not None
+            assert (ours_sentence[0].tocsr() != rasas_sentence[0].tocsr()).nnz == 0
