@@ -65,7 +65,11 @@ class EngineProcess:
                 return
             from bot.training import latest_model  # no Rasa: only the models folder
 
-            config = {"model": str(self.model_path or latest_model()),
+            try:
+                model = self.model_path or latest_model()
+            except FileNotFoundError as error:  # no trained model yet
+                raise RuntimeError(str(error)) from None
+            config = {"model": str(model),
                       "stats_db": str(self.stats_db) if self.stats_db else None}
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.engine_process", json.dumps(config),

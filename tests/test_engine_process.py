@@ -113,3 +113,9 @@ async def test_counts_reach_the_database_once_the_engine_is_idle(process):
                 break
             await asyncio.sleep(0.05)
         assert now == before + 1
+
+
+async def test_no_trained_model_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.training.MODELS_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match="No trained model"):
+        await EngineProcess().start()
