@@ -21,7 +21,7 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import Coun
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import csr_matrix, hstack, spmatrix, vstack
+from scipy.sparse import csr_matrix, spmatrix, vstack
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -66,5 +66,16 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
             dense = message.get_dense_features(attribute=TEXT)[1]
             if dense is not None:
                 parts.append(csr_matrix(dense.features))
-            rows.append(hstack(parts) if parts else csr_matrix([]))
-        return vstack(rows)
+            rows.append(_side_by_side(parts) if parts else csr_matrix([]))
+        return rows[0] if len(rows) == 1 else vstack(rows, format="csr")
+
+
+def _side_by_side(parts: List[spmatrix]) -> csr_matrix:
+    """One-row matrices joined left to right, as scipy's hstack joins them, without its general block code."""
+    rows = [part.tocoo() for part in parts]
+    offsets = np.cumsum([0] + [row.shape[1] for row in rows])
+    data = np.concatenate([row.data for row in rows])
+    columns = np.concatenate([row.col + offset for row, offset in zip(rows, offsets)])
+    joined = csr_matrix((data, columns, [0, len(data)]), shape=(1, int(offsets[-1])))
+    joined.sort_indices()  # as scipy's conversion leaves them: the same order of sums, the same numbers
+    return joined

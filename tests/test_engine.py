@@ -153,6 +153,10 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     as_rasa.coef_ = np.ascontiguousarray(classifier.clf.coef_)
     assert classifier.clf.coef_.flags["F_CONTIGUOUS"] and not as_rasa.coef_.flags["F_CONTIGUOUS"]
     assert (classifier.clf.predict_proba(ours) == as_rasa.predict_proba(rasas)).all()
+    for message in messages[:20]:  # one message at a time, as in a conversation
+        one = classifier._create_X([message])
+        assert (classifier.clf.predict_proba(one) == as_rasa.predict_proba(
+            LogisticRegressionClassifier._create_X(classifier, [message]))).all()
 
 
 def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
