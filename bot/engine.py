@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 # Rasa's classifier loader imports skops.io, which at import time looks up hundreds of types in every module loaded
-# so far: about 6 s once Rasa and TensorFlow are in, 1 s before. So it comes first (cold start 10.8 -> about 5 s).
+# so far: about 6 s once Rasa and TensorFlow are in, 1 s before. So it comes first (cold start 10.8 -> 6 to 8 s).
 import skops.io  # noqa: F401,I001
 
 from rasa.core.agent import Agent
@@ -24,8 +24,8 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from bot import services
 from bot.concerns import PLATFORMS, concern_for
 from bot.prediction_cache import PredictionCache
-from bot.tracker_store import RedactingTrackerStore
 from bot.replies import BotMessage, Button, Reply, failure_reply
+from bot.tracker_store import RedactingTrackerStore
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,10 @@ READY = "ready"
 MAX_LINE = 1 << 20  # one answer is a few kB; Telegram caps a message at 4,096 characters
 
 
+class EngineStartError(RuntimeError):
+    """No engine process could be started (no trained model, or it failed while loading)."""
+
+
 class EngineProcess:
     """`await reply(conversation_id, text)` and `await forget(conversation_id)`, answered by a child process.
 
@@ -59,7 +63,7 @@ class EngineProcess:
         return self._process is not None and self._process.returncode is None
 
     async def start(self) -> None:
-        """Start the engine process and wait until its model is loaded (or raise RuntimeError)."""
+        """Start the engine process and wait until its model is loaded (or raise EngineStartError)."""
         async with self._starting:
             if self.running:
                 return
@@ -68,7 +72,7 @@ class EngineProcess:
             try:
                 model = self.model_path or latest_model()
             except FileNotFoundError as error:  # no trained model yet
-                raise RuntimeError(str(error)) from None
+                raise EngineStartError(str(error)) from None
             config = {"model": str(model),
                       "stats_db": str(self.stats_db) if self.stats_db else None}
             process = await asyncio.create_subprocess_exec(
@@ -81,7 +85,7 @@ class EngineProcess:
                 line = b""
             if line.strip() != json.dumps(READY).encode():
                 await _stop(process)
-                raise RuntimeError(f"The engine process did not start (exit code {process.returncode}).")
+                raise EngineStartError(f"The engine process did not start (exit code {process.returncode}).")
             self._process = process
             self._reader = asyncio.create_task(self._read_answers(process))
 
@@ -130,7 +134,7 @@ class EngineProcess:
         """The engine's answer to one message; the Childline failure reply if the engine can't answer."""
         try:
             answer = await self._call("reply", conversation_id, text)
-        except RuntimeError:  # no engine could be started
+        except EngineStartError:
             log.error("No engine process: answered with the failure reply.")
             return failure_reply()
         return Reply.from_dict(answer) if answer else failure_reply()

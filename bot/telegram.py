@@ -56,7 +56,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.engine_process import EngineProcess
+from bot.engine_process import EngineProcess, EngineStartError
 from bot.replies import BotMessage, Button, failure_reply
 from bot.services import placeholders
 from bot.telegram_http import with_aiohttp
@@ -618,7 +618,7 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
     except TelegramError as error:
         print(f"Could not start the Telegram bot ({type(error).__name__}).", file=sys.stderr)
         return 1
-    except RuntimeError as error:  # the engine process could not start
+    except EngineStartError as error:
         print(error, file=sys.stderr)
         return 1
     finally:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bot.engine_process import EngineProcess
+from bot.engine_process import EngineProcess, EngineStartError
 from bot.privacy import Pseudonymiser
 from bot.stats import Stats
 from fake_telegram import FakeTelegram
@@ -99,7 +99,7 @@ async def test_close_stops_the_engine_process(tmp_path):
 
 
 async def test_a_missing_model_is_a_clear_error(tmp_path):
-    with pytest.raises(RuntimeError, match="did not start"):
+    with pytest.raises(EngineStartError, match="did not start"):
         await EngineProcess(model_path=tmp_path / "no-such-model.tar.gz", start_timeout=120).start()
 
 
@@ -117,5 +117,5 @@ async def test_counts_reach_the_database_once_the_engine_is_idle(process):
 
 async def test_no_trained_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr("bot.training.MODELS_DIR", tmp_path)
-    with pytest.raises(RuntimeError, match="No trained model"):
+    with pytest.raises(EngineStartError, match="No trained model"):
         await EngineProcess().start()
