@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 import threading
+import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -108,10 +109,23 @@ class Stats:
         conn = sqlite3.connect(str(self.path), timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn, execute_plugins=False)
         self._lock = threading.Lock()
-        self.db.enable_wal()
+        self._enable_wal(busy_timeout)
         # In WAL mode NORMAL is safe against corruption; a power cut may lose the last few increments.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.migrate()
+
+    def _enable_wal(self, busy_timeout: float) -> None:
+        """Switch the file to WAL. Connections switching a fresh file at the same moment can get "database is
+        locked" at once (SQLite skips the busy handler where waiting could deadlock), so try again until the timeout."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
 
     def migrate(self) -> None:
         """Create or evolve the schema; several processes may start at once, so it runs under the write lock."""

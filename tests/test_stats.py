@@ -4,6 +4,7 @@ import csv
 import itertools
 import multiprocessing
 import sqlite3
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -120,6 +121,28 @@ def test_stats_path_comes_from_the_environment(tmp_path, monkeypatch):
     with Stats() as stats:
         assert stats.path == tmp_path / "env.db"
     assert (tmp_path / "env.db").exists()
+
+
+def test_connections_opening_a_fresh_file_at_once_all_get_it(tmp_path):
+    """Switching a new file to WAL can fail at once with "database is locked" when others switch it too; Stats waits."""
+    errors = []
+
+    def open_stats(path, barrier):
+        barrier.wait()
+        try:
+            Stats(path).close()
+        except sqlite3.OperationalError as error:
+            errors.append(error)
+
+    for trial in range(100):
+        barrier = threading.Barrier(4)
+        path = tmp_path / f"fresh{trial}.db"
+        threads = [threading.Thread(target=open_stats, args=(path, barrier)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
 
 
 def _hammer(path, start, n):
