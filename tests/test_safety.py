@@ -13,6 +13,8 @@ from bot.settings import SAFETY_PATTERNS
 
 DANGER = [
     "i'm in danger",
+    "the man from snap says hes 2 mins away",
+    "omg she's nearly here what do i do",
     "im in danger please help",
     "i'm not safe",
     "i dont feel safe at home",
@@ -81,6 +83,7 @@ DANGER = [
 
 SELF_HARM_TEXTS = [
     "i want to die",
+    "my mate says shes gonna take a load of tablets tonight",
     "i wanna die",
     "i want 2 die",
     "i just want to die",
@@ -184,6 +187,9 @@ SELF_HARM_TEXTS = [
 
 TRAPS = [
     "this test is gonna kill me",
+    "i take pills for my asthma",
+    "my dad is 5 mins away so i gotta go",
+    "he lives like 10 mins away from me",
     "this test is gonna kill me lol",
     "i'm literally dead that's so funny",
     "im dead 💀",
