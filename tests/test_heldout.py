@@ -35,10 +35,12 @@ def test_the_heldout_set_is_large_enough_and_covers_every_concern(heldout):
     assert sum(1 for row in heldout if row.get("trap")) >= 20
 
 
-def test_no_heldout_message_is_in_the_training_data(heldout):
+@pytest.mark.parametrize("path", sorted(HELDOUT_FILE.parent.glob("*.jsonl")), ids=lambda path: path.name)
+def test_no_evaluation_message_is_in_the_training_data(path):
     # Greetings and other one-to-three-word messages ("hi", "kms") are the same in any data set.
     trained = set(training_examples())
-    leaked = [row["text"] for row in heldout if len(row["text"].split()) >= 4 and normalise(row["text"]) in trained]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    leaked = [row["text"] for row in rows if len(row["text"].split()) >= 4 and normalise(row["text"]) in trained]
     assert leaked == []
 
 
