@@ -84,6 +84,7 @@ DANGER = [
 SELF_HARM_TEXTS = [
     "i want to die",
     "my mate says shes gonna take a load of tablets tonight",
+    "ive been in a really dark place for weeks",
     "i wanna die",
     "i want 2 die",
     "i just want to die",
@@ -190,6 +191,9 @@ TRAPS = [
     "i take pills for my asthma",
     "my dad is 5 mins away so i gotta go",
     "he lives like 10 mins away from me",
+    "my bestie is going to kill me for telling her secret",
+    "my friend is in a bad place since her pics went round",
+    "he said send £50 or ur life is over",
     "this test is gonna kill me lol",
     "i'm literally dead that's so funny",
     "im dead 💀",
