@@ -6,10 +6,13 @@ These are the safety helper's own development examples, written without looking 
 import json
 
 import pytest
+from spacy.matcher import Matcher, PhraseMatcher
 
 from bot import safety
-from bot.safety import IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, SafetyRules, load_patterns, normalise
-from bot.settings import SAFETY_PATTERNS
+from bot.safety import (
+    IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise, pattern_anchor,
+)
+from bot.settings import HELDOUT_FILE, SAFETY_PATTERNS
 
 DANGER = [
     "i'm in danger",
@@ -324,6 +327,52 @@ def test_measured_recall_and_false_alarms(rules):
     assert len(crisis) >= 40 and len(TRAPS) >= 30
     assert caught / len(crisis) == 1.0
     assert false_alarms == 0
+
+
+def test_grouping_by_anchor_finds_exactly_what_one_matcher_holding_every_pattern_finds(rules):
+    """The anchors are only a speed-up: every match of every pattern, on every test and evaluation message."""
+    rows = load_patterns(SAFETY_PATTERNS)
+    everything = Matcher(rules.nlp.vocab)
+    phrases = PhraseMatcher(rules.nlp.vocab, attr="LOWER")
+    for row in rows:
+        if row.pattern is not None:
+            everything.add(row.id, [row.pattern])
+        else:
+            phrases.add(row.id, [rules.nlp.make_doc(safety._rewrite(phrase)) for phrase in row.phrases])
+    texts = DANGER + SELF_HARM_TEXTS + TRAPS + [
+        json.loads(line)["text"]
+        for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(texts) > 900
+    matched = 0
+    for text in texts:
+        doc = rules.nlp(normalise(text))
+        expected = {(rules.nlp.vocab.strings[key], start, end) for key, start, end in everything(doc) + phrases(doc)}
+        assert {(hit.id, hit.start, hit.end) for hit in rules.hits(text)} == expected, text
+        matched += bool(expected)
+    assert matched > 400
+
+
+@pytest.mark.parametrize(
+    "pattern, anchor",
+    [
+        ([{"LOWER": "i"}, {"LOWER": {"IN": ["safe", "unsafe"]}}], {"safe", "unsafe"}),  # not the common "i"
+        ([{"LOWER": "die", "OP": "?"}, {"LOWER": "now"}], {"now"}),  # an optional word can't be the anchor
+        ([{"LOWER": "kill", "OP": "{0,2}"}, {"LOWER": "me", "OP": "{1,3}"}], {"me"}),
+        ([{"LOWER": "cut", "OP": "+"}, {"LOWER": {"IN": ["my", "her", "wrist"]}}], {"cut"}),
+        ([{"LEMMA": "cut"}, {"LOWER": "myself", "OP": "!"}], None),
+        ([{"TEXT": {"REGEX": "^q[0-9]$"}}, {"OP": "*"}], None),
+    ],
+)
+def test_pattern_anchor(pattern, anchor):
+    assert pattern_anchor(pattern) == (frozenset(anchor) if anchor else None)
+
+
+def test_a_pattern_without_an_anchor_is_always_tried():
+    rules = SafetyRules([PatternRow(SELF_HARM, "code", pattern=[{"TEXT": {"REGEX": "^q[0-9]$"}}])])
+    assert rules.check("it says q7 on the wall").label == SELF_HARM
 
 
 def test_pattern_file_loads_and_every_row_has_label_and_id():
