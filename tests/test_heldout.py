@@ -63,5 +63,5 @@ def test_no_idiom_or_negation_is_taken_for_a_crisis(report):
     assert report["trap_false_alarms"]["rows"] == []
 
 
-def test_heldout_accuracy_is_at_least_090(report):
-    assert report["accuracy"] >= 0.90
+def test_heldout_accuracy_is_at_least_093(report):
+    assert report["accuracy"] >= 0.93
