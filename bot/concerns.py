@@ -22,8 +22,11 @@ CONCERNS = (
 
 CRISIS = frozenset({"immediate_danger", "self_harm"})
 
-# Small conversational intents the dialogue needs, and the concern each one counts as.
-SMALL_TALK = {
+# Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs,
+# and a friend at risk of self-harm or suicide (the safety net's label for those words about someone else), which
+# is a self-harm crisis.
+OTHER_INTENTS = {
+    "friend_at_risk": "self_harm",
     "goodbye": "greet",
     "thanks": "greet",
     "bot_challenge": "greet",
@@ -58,4 +61,4 @@ def concern_for(intent: str) -> str:
     """The concern label for a Rasa intent name (unknown intents count as out of scope)."""
     if intent in CONCERNS:
         return intent
-    return SMALL_TALK.get(intent, "out_of_scope")
+    return OTHER_INTENTS.get(intent, "out_of_scope")

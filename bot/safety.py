@@ -69,7 +69,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher, PhraseMatcher
 
-from bot.concerns import CRISIS
+from bot.concerns import CRISIS, concern_for
 from bot.settings import ROOT, SAFETY_PATTERNS
 
 IMMEDIATE_DANGER = "immediate_danger"
@@ -79,6 +79,7 @@ CRISIS_CUE = "crisis_cue"
 CRISIS_LABELS = (IMMEDIATE_DANGER, SELF_HARM)  # in priority order: danger (999 first) wins a tie
 LABELS = frozenset(CRISIS_LABELS + (NOT_CRISIS, CRISIS_CUE))
 VETO_LABEL = "out_of_scope"
+FRIEND_AT_RISK = "friend_at_risk"  # the intent for self-harm words about someone else (bot/concerns.py: a crisis)
 
 # ---------------------------------------------------------------------------------------------------------
 # Normalisation
@@ -309,6 +310,35 @@ def is_negated(doc: Sequence, start: int) -> bool:
     return False
 
 
+# Whose self-harm: the phrase's own words first ("cutting herself", "kill myself"), then the nearest person word to
+# its left in the same sentence ("she says she wants to die"). Anything undecided is about the young person.
+ABOUT_THE_USER = frozenset({"i", "me", "my", "myself", "mine"})
+ABOUT_SOMEONE_ELSE = frozenset(
+    {
+        "she", "he", "they", "her", "him", "them", "herself", "himself", "themselves", "their", "his",
+        "friend", "friends", "mate", "mates", "bestie", "bff", "bestfriend", "sister", "brother", "sis", "bro",
+        "cousin", "girlfriend", "boyfriend", "gf", "bf", "classmate",
+    }
+)
+_SENTENCE_END = frozenset({".", "!", "?", ";"})
+
+
+def is_about_someone_else(doc: Sequence, start: int, end: int) -> bool:
+    """Whether the phrase at tokens [start, end) is about another person, not the young person writing."""
+    words = [token.lower_ for token in doc[start:end]]
+    if any(word in ABOUT_THE_USER for word in words):
+        return False
+    if any(word in ABOUT_SOMEONE_ELSE for word in words):
+        return True
+    for i in range(start - 1, max(start - 1 - _MAX_WALK, -1), -1):
+        word = doc[i].lower_
+        if word in _SENTENCE_END or word in ABOUT_THE_USER:
+            return False
+        if word in ABOUT_SOMEONE_ELSE:
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Patterns and matching
 # ---------------------------------------------------------------------------------------------------------
@@ -397,6 +427,7 @@ class Hit:
     start: int
     end: int
     negated: bool = False
+    someone_else: bool = False
 
     def contains(self, other: "Hit") -> bool:
         return self.start <= other.start and other.end <= self.end
@@ -409,12 +440,14 @@ class Verdict:
     ``label``/``pattern``: the crisis label and the id of the pattern that fired, or None.
     ``veto``: when no crisis fired, the id of the idiom or negated phrase that explains every crisis cue in the
     message (so a model's crisis prediction may be overruled), or None.
+    ``someone_else``: the self-harm words are all about another person ("my friend says she wants to die").
     """
 
     label: Optional[str] = None
     pattern: Optional[str] = None
     veto: Optional[str] = None
     hits: Tuple[Hit, ...] = ()
+    someone_else: bool = False
 
 
 class SafetyRules:
@@ -457,7 +490,8 @@ class SafetyRules:
                 key = self.nlp.vocab.strings[match_id]
                 label = self.labels[key]
                 negated = label in CRISIS_LABELS and is_negated(doc, start)
-                found.add(Hit(label, key, start, end, negated))
+                someone_else = label == SELF_HARM and is_about_someone_else(doc, start, end)
+                found.add(Hit(label, key, start, end, negated, someone_else))
         return sorted(found, key=lambda h: (h.start, h.end, h.id))
 
     def check(self, text: str) -> Verdict:
@@ -468,7 +502,8 @@ class SafetyRules:
         for label in CRISIS_LABELS:
             for hit in fired:
                 if hit.label == label:
-                    return Verdict(label=label, pattern=hit.id, hits=tuple(hits))
+                    someone_else = all(h.someone_else for h in fired if h.label == label)
+                    return Verdict(label=label, pattern=hit.id, hits=tuple(hits), someone_else=someone_else)
         # Nothing fired: may an idiom or a negation overrule a model that says "crisis"?
         negated = [h for h in crisis if h.negated]
         explained = idioms + negated
@@ -545,10 +580,11 @@ class SafetyNet(GraphComponent, IntentClassifier):
     def apply(self, message: Message, verdict: Verdict) -> None:
         """Set the message's intent from the verdict: a crisis rule always wins; a veto only undoes a crisis."""
         if verdict.label:
-            self._set_intent(message, verdict.label, verdict.pattern)
+            about_friend = verdict.label == SELF_HARM and verdict.someone_else
+            self._set_intent(message, FRIEND_AT_RISK if about_friend else verdict.label, verdict.pattern)
             return
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if self.component_config.get("veto", True) and verdict.veto and predicted in CRISIS:
+        if self.component_config.get("veto", True) and verdict.veto and concern_for(predicted or "") in CRISIS:
             self._set_intent(message, VETO_LABEL, verdict.veto)
 
     @staticmethod

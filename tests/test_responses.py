@@ -15,7 +15,7 @@ import textstat
 import yaml
 from rasa.core.nlg.interpolator import interpolate, interpolate_text
 
-from bot.concerns import CONCERNS, CRISIS, PLATFORMS, SMALL_TALK
+from bot.concerns import CONCERNS, CRISIS, PLATFORMS, OTHER_INTENTS
 from bot.services import load_services, placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
@@ -359,6 +359,15 @@ def test_help_and_sos_lead_with_999_then_childline():
     assert "?" not in text[: text.index(VALUES["childline_phone"])]
 
 
+def test_a_friend_at_risk_gets_999_then_childline_first_then_how_to_help():
+    first = render(RESPONSES["utter_friend_at_risk"][0]["text"])
+    assert VALUES["emergency_phone"] in sentences(first)[0]
+    assert first.index(VALUES["emergency_phone"]) < first.index(VALUES["childline_phone"])
+    assert rule_for("friend_at_risk")[0] == "utter_friend_at_risk"
+    path = _crisis_path_text("friend_at_risk")
+    assert "trust" in path and VALUES["shout_text"] in path and "?" not in path
+
+
 @pytest.mark.parametrize("intent", sorted(CRISIS))
 def test_crisis_answers_come_first_in_their_rule(intent):
     assert rule_for(intent)[0] == f"utter_{intent}"
@@ -374,8 +383,8 @@ def test_every_concern_has_a_rule_that_starts_with_its_own_answer(intent):
         assert action in RESPONSES, f"{intent}: {action} has no response"
 
 
-@pytest.mark.parametrize("intent", sorted(set(SMALL_TALK)))
-def test_every_small_talk_intent_has_a_rule(intent):
+@pytest.mark.parametrize("intent", sorted(set(OTHER_INTENTS)))
+def test_every_other_intent_has_a_rule(intent):
     for action in rule_for(intent):
         assert action in RESPONSES, f"{intent}: {action} has no response"
 

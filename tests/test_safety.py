@@ -560,6 +560,34 @@ def test_component_never_vetoes_a_real_crisis(component):
     assert message.get("intent")["name"] == IMMEDIATE_DANGER and message.get("safety") is None
 
 
+@pytest.mark.parametrize(
+    "text, someone_else",
+    [
+        ("my best mate says she wants to kill herself", True),
+        ("i think my friend wants to die", True),
+        ("my sister has cuts all up her arms", True),
+        ("my bf says he will kill himself if i leave", True),
+        ("she makes me want to die", False),  # the nearest person word is "me"
+        ("my friend found out and now i want to die", False),
+        ("my friend is self harming and i want to die too", False),  # any self-harm words about the user win
+        ("everyone would be better off without me", False),
+        ("my friend. i want to die", False),  # a sentence end stops the walk
+    ],
+)
+def test_who_the_self_harm_words_are_about(rules, text, someone_else):
+    verdict = rules.check(text)
+    assert verdict.label == SELF_HARM and verdict.someone_else is someone_else, (text, verdict)
+
+
+def test_component_gives_a_friend_at_risk_its_own_intent(component):
+    [message] = component.process([_message("my best mate says she wants to kill herself", "friend_worried")])
+    assert message.get("intent") == {"name": "friend_at_risk", "confidence": 1.0}
+    assert message.get("safety")["label"] == "friend_at_risk"
+    # A model's friend_at_risk prediction is a crisis prediction: an idiom that explains every cue vetoes it.
+    [message] = component.process([_message("this test is gonna kill me lol", "friend_at_risk")])
+    assert message.get("intent")["name"] == "out_of_scope"
+
+
 def test_component_veto_can_be_switched_off():
     component = safety.SafetyNet.create({"patterns": "nlu/safety_patterns.jsonl", "veto": False}, None, None, None)
     [message] = component.process([_message("this test is gonna kill me lol", SELF_HARM)])
