@@ -46,6 +46,14 @@ Veto: when no crisis pattern fired but the model predicted a crisis concern, the
 prediction with ``out_of_scope`` only if an idiom or a negated crisis phrase matched *and* every crisis cue in
 the message lies inside those spans ("this test is gonna kill me lol"). A cue outside them ("my battery is
 dying and he's following me home") keeps the model's crisis prediction: a real crisis is never vetoed.
+
+Whose crisis: when every self-harm match is about someone else (its own words, or the nearest person word to its
+left in the same sentence: "my mate says she wants to die"), the verdict says ``someone_else`` and the component
+sets the intent ``friend_at_risk``, a self-harm crisis whose answer is about helping a friend. Undecided is the
+young person.
+
+Speed: patterns are grouped by a word they cannot match without (``pattern_anchor``), and a group is only run on a
+message that contains its anchor; the matches are the same as one Matcher holding every pattern (a test checks).
 """
 
 from __future__ import annotations
