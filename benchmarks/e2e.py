@@ -144,6 +144,24 @@ class Tally:
         }
 
 
+def combined(tallies: Sequence[Tally], users: int) -> Dict[str, Any]:
+    """One summary of several rounds of the same run: latencies pooled, counts added, turns/s over the rounds' own
+    time (not the time between them, when the other system was measured), and each round's turns/s."""
+    total = Tally()
+    wall = 0.0
+    for tally in tallies:
+        total.latencies += tally.latencies
+        total.burst_latencies += tally.burst_latencies
+        total.lost_reasons += tally.lost_reasons
+        for name in ("turns_planned", "turns_answered", "lost", "out_of_order", "mismatched", "silent", "extra"):
+            setattr(total, name, getattr(total, name) + getattr(tally, name))
+        wall += (tally.last_answer - tally.first_sent) if tally.turns_answered else 0.0
+    total.first_sent, total.last_answer = 0.0, wall
+    summary = total.summary(users)
+    summary["rounds"] = [tally.summary(users)["turns_per_s"] for tally in tallies]
+    return summary
+
+
 def groups(turns: Sequence[Turn]) -> List[List[Turn]]:
     """Turns sent together: a burst's messages form one group, every other turn is a group of one."""
     out: List[List[Turn]] = []

@@ -17,9 +17,10 @@ import shutil
 import signal
 import sys
 import tempfile
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
@@ -54,6 +55,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--memory-extra", type=int, default=5_000,
                         help="further conversations to check that memory stays flat")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measured runs of each system per number of people, alternating (default 2)")
     parser.add_argument("--turn-timeout", type=float, default=30.0)
     parser.add_argument("--run-timeout", type=float, default=600.0)
     parser.add_argument("--skip-training", action="store_true")
@@ -66,6 +69,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.quick:
         args.users, args.conversations_per_user, args.think = "2,4", 1, "0,0.02"
         args.classify_messages, args.memory_conversations, args.memory_extra = 20, 40, 20
+        args.rounds = 1
     args.user_counts = [int(u) for u in args.users.split(",")]
     low, high = (float(x) for x in args.think.split(","))
     args.think_range = (low, high)
@@ -215,9 +219,20 @@ def _greeting(conversations: Sequence[Sequence[Turn]]) -> List[str]:
     return []
 
 
-async def measure_telegram(args: argparse.Namespace, tmp: Path, model: Path,
-                           conversations: List[List[Turn]]) -> Dict[str, Any]:
-    """`signpost telegram` (long polling) against the fake Bot API server, with 50 and 200 people at once."""
+@dataclass
+class Target:
+    """A started server that measured runs are played against: `signpost telegram` or stock `rasa run`."""
+
+    out: Dict[str, Any]  # its figures; `runs` is filled in by `measure_side_by_side`
+    processes: Dict[str, List[int]]  # whose CPU is counted: name -> process ids (0: this benchmark process)
+    run: Callable[[int, int], Awaitable[e2e.Tally]]  # (users, round) -> what happened
+    after: Callable[[Dict[str, Any]], None]  # adds what it measures after a run (memory)
+
+
+@asynccontextmanager
+async def telegram_target(args: argparse.Namespace, tmp: Path, model: Path,
+                          conversations: List[List[Turn]]) -> AsyncIterator[Target]:
+    """`signpost telegram` (long polling) against the fake Bot API server."""
     log = tmp / "telegram.log"
     # The models folder holds only the benchmark's copy of the model, so `signpost telegram` loads exactly that.
     env = quiet_env(TELEGRAM_BOT_TOKEN=e2e.TOKEN, SIGNPOST_STATS_DB=str(tmp / "telegram-stats.db"),
@@ -244,27 +259,27 @@ async def measure_telegram(args: argparse.Namespace, tmp: Path, model: Path,
                                 args.seed, args.run_timeout)  # warm-up, not counted
             engines = children(process.pid)
             out["engine_process_rss_after_start_mb"] = sum(rss_mb(pid) for pid in engines)
-            for index, users in enumerate(args.user_counts):
-                processes = {"telegram_process": [process.pid], "engine_process": engines, "load_generator": [0]}
-                before = cpu_use(processes)
-                tally = await e2e.run_users(play(1_000_000 * (index + 1)), users, args.conversations_per_user,
-                                            conversations, args.think_range, args.seed, args.run_timeout)
-                summary = out["runs"][str(users)] = tally.summary(users)
-                summary["cpu_cores"] = cores_used(processes, before, summary["seconds"])
+
+            async def run(users: int, round_: int) -> e2e.Tally:
+                # Every run's chats are new to the bot: no conversation is continued from another run.
+                tally = await e2e.run_users(play(10_000_000 * (round_ + 1) + 10_000 * users), users,
+                                            args.conversations_per_user, conversations, args.think_range, args.seed,
+                                            args.run_timeout)
                 await e2e.count_extra(fake, tally, 60)
-                summary["extra_messages"] = tally.extra
+                return tally
+
+            def after(summary: Dict[str, Any]) -> None:
                 summary["bot_rss_mb"] = rss_mb(process.pid)
                 summary["engine_process_rss_mb"] = sum(rss_mb(pid) for pid in engines)
+
+            processes = {"telegram_process": [process.pid], "engine_process": engines, "load_generator": [0]}
+            yield Target(out, processes, run, after)
             out["errors_logged_while_running"] = errors_logged(log)
-    return out
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# 4. The same against stock `rasa run --enable-api` (REST channel)
-
-
-async def measure_stock(args: argparse.Namespace, tmp: Path, model: Path,
-                        conversations: List[List[Turn]]) -> Dict[str, Any]:
+@asynccontextmanager
+async def stock_target(args: argparse.Namespace, tmp: Path, model: Path,
+                       conversations: List[List[Turn]]) -> AsyncIterator[Target]:
     """Stock `rasa run` on the same model file: only --endpoints added (for the {placeholder} responses)."""
     log = tmp / "rasa-run.log"
     port = free_port()
@@ -288,27 +303,60 @@ async def measure_stock(args: argparse.Namespace, tmp: Path, model: Path,
 
             await e2e.run_users(play("warmup"), min(4, len(conversations)), 1, conversations, args.think_range,
                                 args.seed, args.run_timeout)
-            for users in args.user_counts:
-                processes = {"rasa_run": [process.pid], "load_generator": [0]}
-                before = cpu_use(processes)
-                tally = await e2e.run_users(play(f"run{users}"), users, args.conversations_per_user, conversations,
-                                            args.think_range, args.seed, args.run_timeout)
-                summary = out["runs"][str(users)] = tally.summary(users)
-                summary["cpu_cores"] = cores_used(processes, before, summary["seconds"])
+
+            async def run(users: int, round_: int) -> e2e.Tally:
+                tally = await e2e.run_users(play(f"run{users}-{round_}"), users, args.conversations_per_user,
+                                            conversations, args.think_range, args.seed, args.run_timeout)
+                # Turns given up on at the time limit may still be queued in the server: let it finish them
+                # before the other system is measured.
+                await until_idle([process.pid])
+                return tally
+
+            def after(summary: Dict[str, Any]) -> None:
                 summary["server_rss_mb"] = rss_mb(process.pid)
+
+            yield Target(out, {"rasa_run": [process.pid], "load_generator": [0]}, run, after)
         out["errors_logged_while_running"] = errors_logged(log)
-    return out
+
+
+async def until_idle(pids: Sequence[int], limit: float = 60.0) -> None:
+    """Wait (at most `limit` seconds) until these processes use under 5% of a core over half a second."""
+    deadline = now() + limit
+    while now() < deadline:
+        before = sum(cpu_s(pid) for pid in pids)
+        await asyncio.sleep(0.5)
+        if sum(cpu_s(pid) for pid in pids) - before < 0.025:
+            return
+
+
+async def measure_side_by_side(args: argparse.Namespace, targets: Dict[str, Target]) -> None:
+    """Both systems are started once, then measured in turn, `args.rounds` times for each number of people.
+
+    The machine's speed drifts by the minute, so measuring one system and then the other, minutes apart, put that
+    drift into the ratio. Alternating short runs spreads it over both.
+    """
+    for users in args.user_counts:
+        tallies: Dict[str, List[e2e.Tally]] = {name: [] for name in targets}
+        cpu: Dict[str, Dict[str, float]] = {name: {group: 0.0 for group in t.processes} for name, t in targets.items()}
+        for round_ in range(args.rounds):
+            for name, target in targets.items():
+                before = cpu_use(target.processes)
+                tally = await target.run(users, round_)
+                after = cpu_use(target.processes)
+                for group in target.processes:
+                    cpu[name][group] += after[group] - before[group]
+                tallies[name].append(tally)
+        for name, target in targets.items():
+            summary = target.out["runs"][str(users)] = e2e.combined(tallies[name], users)
+            seconds = summary["seconds"]
+            summary["cpu_cores"] = {group: round(used / seconds, 2) if seconds else 0.0
+                                    for group, used in cpu[name].items()}
+            target.after(summary)
 
 
 def cpu_use(processes: Dict[str, List[int]]) -> Dict[str, float]:
     """CPU seconds used so far by each named group of processes (pid 0: this benchmark process)."""
     return {name: sum(cpu_s(pid or os.getpid()) for pid in pids) for name, pids in processes.items()}
-
-
-def cores_used(processes: Dict[str, List[int]], before: Dict[str, float], seconds: float) -> Dict[str, float]:
-    """Average cores each group used over a run of `seconds` (which includes its people's pauses)."""
-    after = cpu_use(processes)
-    return {name: round((after[name] - before[name]) / seconds, 2) if seconds else 0.0 for name in processes}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -394,8 +442,10 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
                     round(sum(cores.values()), 2), "", detail=f"{cores['rasa_run']}/{cores['load_generator']}")
         if tg and st and st["turns_per_s"]:
             # Only the largest run is past both systems' capacity; below it both just keep up with the people.
+            rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(tg.get("rounds", []), st.get("rounds", [])) if b)
             add(f"ratio Signpost/stock turns/s, {users} people", round(tg["turns_per_s"] / st["turns_per_s"], 2), "x",
-                "ratio_to_stock_rasa" if users == max(user_counts) else None)
+                "ratio_to_stock_rasa" if users == max(user_counts) else None,
+                f"rounds: {rounds}" if len(tg.get("rounds", [])) > 1 else "")
     return rows
 
 
@@ -445,7 +495,7 @@ async def bench(args: argparse.Namespace) -> Dict[str, Any]:
         "settings": {"users": args.user_counts, "conversations_per_user": args.conversations_per_user,
                      "think_s": list(args.think_range), "classify_messages": args.classify_messages,
                      "memory_conversations": args.memory_conversations, "memory_extra": args.memory_extra,
-                     "seed": args.seed, "quick": args.quick},
+                     "seed": args.seed, "rounds": args.rounds, "quick": args.quick},
     }
     with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
         tmp = Path(folder)
@@ -461,12 +511,20 @@ async def bench(args: argparse.Namespace) -> Dict[str, Any]:
             results["engine"], conversations = await measure_engine(args, tmp, model)
             results["conversations"] = {"resolved": len(conversations),
                                         "turns": sum(len(c) for c in conversations)}
-            if not args.skip_telegram:
-                print("end to end through the fake Telegram server...", file=sys.stderr)
-                results["telegram"] = await measure_telegram(args, tmp, model, conversations)
-            if not args.skip_stock:
-                print("the same against stock rasa run...", file=sys.stderr)
-                results["stock_rasa"] = await measure_stock(args, tmp, model, conversations)
+            async with AsyncExitStack() as stack:
+                targets: Dict[str, Target] = {}
+                if not args.skip_telegram:
+                    print("starting signpost telegram with the fake Telegram server...", file=sys.stderr)
+                    targets["telegram"] = await stack.enter_async_context(
+                        telegram_target(args, tmp, model, conversations))
+                if not args.skip_stock:
+                    print("starting stock rasa run...", file=sys.stderr)
+                    targets["stock_rasa"] = await stack.enter_async_context(
+                        stock_target(args, tmp, model, conversations))
+                print(f"end to end, {args.rounds} alternating rounds each...", file=sys.stderr)
+                await measure_side_by_side(args, targets)
+                for name, target in targets.items():
+                    results[name] = target.out
         except Exception:
             for log in sorted(tmp.glob("*.log")):
                 print(f"--- {log.name} (last lines)\n{tail(log)}", file=sys.stderr)

@@ -35,6 +35,7 @@ def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
             assert figures["turns_answered"] + figures["silent_turns"] == figures["turns_planned"] > 0, figures
             assert figures["lost"] == figures["out_of_order"] == figures["mismatched"] == 0, (target, figures)
             assert figures["turns_per_s"] > 0 and figures["latency"]["p95_ms"] > 0
+            assert figures["rounds"] == [figures["turns_per_s"]]  # --quick measures one round
         assert results["telegram"]["runs"]["4"]["extra_messages"] == 0
     # The engine runs in its own process: its memory and both processes' CPU are measured.
     telegram_run = results["telegram"]["runs"]["4"]
