@@ -318,16 +318,19 @@ def is_negated(doc: Sequence, start: int) -> bool:
     return False
 
 
-# Whose self-harm: the phrase's own words first ("cutting herself", "kill myself"), then the nearest person word to
-# its left in the same sentence ("she says she wants to die"). Anything undecided is about the young person.
+# Whose self-harm: the phrase's own words first ("cutting herself", "my friend has cuts", "kill myself"), then the
+# nearest person word to its left in the same sentence ("she says she wants to die"). Inside the phrase "her" or
+# "his" only says whose pills ("i took all her pills"), so there only a person or a reflexive counts. Anything
+# undecided is about the young person.
 ABOUT_THE_USER = frozenset({"i", "me", "my", "myself", "mine"})
-ABOUT_SOMEONE_ELSE = frozenset(
+SOMEONE_ELSE_IN_THE_PHRASE = frozenset(
     {
-        "she", "he", "they", "her", "him", "them", "herself", "himself", "themselves", "their", "his",
+        "herself", "himself", "themselves",
         "friend", "friends", "mate", "mates", "bestie", "bff", "bestfriend", "sister", "brother", "sis", "bro",
         "cousin", "girlfriend", "boyfriend", "gf", "bf", "classmate",
     }
 )
+ABOUT_SOMEONE_ELSE = SOMEONE_ELSE_IN_THE_PHRASE | {"she", "he", "they", "her", "him", "them", "their", "his"}
 _SENTENCE_END = frozenset({".", "!", "?", ";"})
 
 
@@ -336,7 +339,7 @@ def is_about_someone_else(doc: Sequence, start: int, end: int) -> bool:
     words = [token.lower_ for token in doc[start:end]]
     if any(word in ABOUT_THE_USER for word in words):
         return False
-    if any(word in ABOUT_SOMEONE_ELSE for word in words):
+    if any(word in SOMEONE_ELSE_IN_THE_PHRASE for word in words):
         return True
     for i in range(start - 1, max(start - 1 - _MAX_WALK, -1), -1):
         word = doc[i].lower_

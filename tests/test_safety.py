@@ -572,6 +572,8 @@ def test_component_never_vetoes_a_real_crisis(component):
         ("my friend is self harming and i want to die too", False),  # any self-harm words about the user win
         ("everyone would be better off without me", False),
         ("my friend. i want to die", False),  # a sentence end stops the walk
+        ("i took all her pills", False),  # whose pills, not whose crisis
+        ("i have swallowed a load of his tablets", False),
     ],
 )
 def test_who_the_self_harm_words_are_about(rules, text, someone_else):
