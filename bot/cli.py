@@ -57,19 +57,38 @@ def classify() -> None:
 
 
 @main.command("eval")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_command(file, as_json: bool) -> None:
-    """Score the bot on labelled JSON lines: accuracy, macro-F1, crisis recall and false alarms."""
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object per file for several).")
+def eval_command(files, as_json: bool) -> None:
+    """Score the bot on labelled JSON lines: accuracy, macro-F1, crisis recall and false alarms.
+
+    Several files are compared side by side first (for example the real set beside the written ones)."""
+    from pathlib import Path
+
     from bot import evaluate
     from bot.engine import Engine
 
-    try:
-        rows = evaluate.read_rows(file)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="FILE") from None
-    report = evaluate.evaluate(asyncio.run(evaluate.predict(Engine.load(), rows)))
-    click.echo(evaluate.format_json(report) if as_json else evaluate.format_report(report))
+    sets = {}
+    for file in files:
+        try:
+            sets[Path(file.name).name] = evaluate.read_rows(file)
+        except ValueError as error:
+            raise click.BadParameter(f"{file.name}: {error}", param_hint="FILE") from None
+    engine = Engine.load()
+
+    async def score() -> dict:
+        return {name: evaluate.evaluate(await evaluate.predict(engine, rows)) for name, rows in sets.items()}
+
+    reports = asyncio.run(score())
+    if len(reports) == 1:
+        (report,) = reports.values()
+        click.echo(evaluate.format_json(report) if as_json else evaluate.format_report(report))
+    elif as_json:
+        click.echo(evaluate.format_json(reports))
+    else:
+        parts = [evaluate.format_comparison(reports)]
+        parts += [f"== {name} ==\n{evaluate.format_report(report)}" for name, report in reports.items()]
+        click.echo("\n\n".join(parts))
 
 
 @main.group(invoke_without_command=True)
