@@ -90,7 +90,9 @@ VALUES = placeholders()
 SERVICE_VALUES = set(VALUES.values())
 DOMAIN = yaml.safe_load((RESPONSES_DIR / "domain.yml").read_text(encoding="utf-8"))
 DOMAIN_INTENTS = {i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]}
-RULES = yaml.safe_load((NLU_DIR / "rules.yml").read_text(encoding="utf-8"))["rules"]
+# Rules live in nlu/rules.yml and beside their intents (nlu/followups/*.yml): Rasa trains on all of nlu/.
+RULES = [rule for path in sorted(NLU_DIR.rglob("*.yml"))
+         for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []]
 STORIES = yaml.safe_load((NLU_DIR / "stories.yml").read_text(encoding="utf-8"))["stories"]
 
 
