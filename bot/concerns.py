@@ -22,11 +22,15 @@ CONCERNS = (
 
 CRISIS = frozenset({"immediate_danger", "self_harm"})
 
-# Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs,
-# and a friend at risk of self-harm or suicide (the safety net's label for those words about someone else), which
-# is a self-harm crisis.
+# Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs;
+# a friend at risk of self-harm or suicide (the safety net's label for those words about someone else) and having
+# already taken pills or hurt themselves badly (999 first), which are self-harm crises; abuse by someone they know,
+# a danger crisis; and a message the bot cannot read (not in English).
 OTHER_INTENTS = {
     "friend_at_risk": "self_harm",
+    "already_hurt": "self_harm",
+    "abuse_disclosure": "immediate_danger",
+    "not_english": "out_of_scope",
     "goodbye": "greet",
     "thanks": "greet",
     "bot_challenge": "greet",
