@@ -10,6 +10,9 @@ NLU_DIR = ROOT / "nlu"
 RESPONSES_DIR = ROOT / "responses"
 SERVICES_FILE = RESPONSES_DIR / "services.yml"
 SAFETY_PATTERNS = NLU_DIR / "safety_patterns.jsonl"
+# Crisis words in other languages, one row per pattern with its language and source (loaded with the main file).
+SAFETY_PATTERNS_LANGUAGES = NLU_DIR / "safety_patterns_languages.jsonl"
+SAFETY_PATTERN_FILES = (SAFETY_PATTERNS, SAFETY_PATTERNS_LANGUAGES)
 HELDOUT_FILE = ROOT / "tests" / "data" / "heldout.jsonl"
 MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR", ROOT / "models"))
 

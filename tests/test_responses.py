@@ -441,3 +441,37 @@ def test_stories_follow_the_rules():
                 j += 1
             assert [s["action"] for s in steps[i + 1:j]] == rule_for(intent), story["story"]
             i = j
+
+
+# --- Already hurt, abuse by someone they know, not English (issue 10) ------------------------------------------
+
+def test_already_hurt_leads_with_999_or_a_and_e_then_paracetamol_then_childline():
+    first = render(RESPONSES["utter_already_hurt"][0]["text"])
+    assert VALUES["emergency_phone"] in sentences(first)[0] and "A&E" in sentences(first)[0]
+    assert "Paracetamol" in first and "even if you feel" in first
+    assert first.index(VALUES["emergency_phone"]) < first.index(VALUES["childline_phone"])
+    assert rule_for("already_hurt")[0] == "utter_already_hurt"
+    path = _crisis_path_text("already_hurt")
+    assert VALUES["shout_text"] in path and "?" not in path
+
+
+def test_abuse_answer_is_safe_believing_and_honest_about_confidentiality():
+    assert rule_for("abuse_disclosure")[0] == "utter_abuse_disclosure"
+    path = _crisis_path_text("abuse_disclosure")
+    assert "not your fault" in path and "safe" in path and "believed" in path
+    assert VALUES["emergency_phone"] in sentences(render(RESPONSES["utter_abuse_disclosure"][0]["text"]))[-1]
+    assert "work out who to tell" in path and "teacher or police officer" in path and "talk to you first" in path
+    assert "?" not in path and "which app" not in path.lower()  # asks nothing: not who, where, when or which app
+
+
+def test_not_english_says_so_with_childline_and_999():
+    text = render(RESPONSES["utter_not_english"][0]["text"])
+    assert sentences(text)[0] == "Sorry, I can only read English."
+    assert VALUES["childline_phone"] in text and VALUES["emergency_phone"] in text
+    assert rule_for("not_english") == ["utter_not_english"]
+
+
+@pytest.mark.parametrize("intent, concern", [("already_hurt", "self_harm"), ("abuse_disclosure", "immediate_danger"),
+                                             ("not_english", "out_of_scope")])
+def test_the_new_intents_count_as_fixed_concerns(intent, concern):
+    assert OTHER_INTENTS[intent] == concern
