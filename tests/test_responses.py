@@ -385,6 +385,19 @@ def test_every_concern_has_a_rule_that_starts_with_its_own_answer(intent):
         assert action in RESPONSES, f"{intent}: {action} has no response"
 
 
+ALL_INTENTS = {
+    i if isinstance(i, str) else next(iter(i))
+    for path in RESPONSES_DIR.glob("*.yml")
+    for i in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []
+}
+
+
+def test_every_intent_in_the_domain_counts_as_a_concern():
+    # An intent missing here would silently count as out_of_scope in the statistics and the evaluation.
+    assert ALL_INTENTS - set(CONCERNS) - set(OTHER_INTENTS) == set()
+    assert set(OTHER_INTENTS) - {"nlu_fallback"} <= ALL_INTENTS
+
+
 @pytest.mark.parametrize("intent", sorted(set(OTHER_INTENTS)))
 def test_every_other_intent_has_a_rule(intent):
     for action in rule_for(intent):
