@@ -22,10 +22,16 @@ through the same NLU graph (model, then the safety net, on each piece):
 A sentence's reading counts only when the model is confident of it (``SENTENCE_CONFIDENCE``) and it is a specific
 concern: "Hi Sam", "please reply" or "I don't know what to do" never outvote the story. The model's crisis guess
 on one sentence alone (no safety rule fired) needs more confidence still (``SENTENCE_CRISIS_CONFIDENCE``), as a
-crisis answer to an ordinary message is a false alarm.
+crisis answer to an ordinary message is a false alarm, and never counts when the safety net vetoed a crisis on the
+whole message (an idiom or a negation explained every crisis word in it).
 
 When two different concerns are found, the second most serious is returned as ``also``: the bot answers the first
 and offers the second as a button (bot/engine.py).
+
+Who reads what: the whole message goes through the full NLU graph, safety net included. The safety net's patterns
+match anywhere in the text, so it reads every sentence of it, and its crisis (from any sentence) is the whole
+message's reading, which nothing here can outrank. The sentences go through the classifier alone (the same graph up
+to the classifier, in one batch), which keeps a 100-word message within the time budget.
 
 Everything here is pure (no Rasa): the engine's hook (``Engine._parse``) runs the graph and hands the readings in.
 """
@@ -46,6 +52,9 @@ MAX_PIECES = 12
 SENTENCE_CONFIDENCE = 0.5
 # ... and a crisis the model alone guessed for one sentence only at this one.
 SENTENCE_CRISIS_CONFIDENCE = 0.8
+# A second concern is offered (``also``) from a sentence read at this confidence, or from the whole message at
+# SENTENCE_CONFIDENCE.
+ALSO_CONFIDENCE = 0.7
 
 # Concerns in order of seriousness, most serious first. An intent ranks as its concern (bot/concerns.py: the
 # follow-up questions ask_* as the concern they come from); abuse_disclosure and friend_at_risk count as crises.
@@ -74,6 +83,9 @@ def seriousness(intent: str) -> int:
         return FALLBACK_RANK
     return _RANK.get(concern_of(intent), SPECIFIC_RANK)
 
+
+# Button titles for the concerns the menu of concerns (responses/shared.yml) has no button for.
+EXTRA_TITLES = {"privacy_question": "Is what I say private?"}
 
 # ---------------------------------------------------------------------------------------------------------
 # Splitting
@@ -164,14 +176,17 @@ def reading_of(parse: Mapping[str, Any]) -> Reading:
     return Reading(name, confidence, safety)
 
 
-def _counts(reading: Reading) -> bool:
-    """Whether a sentence's reading may outvote the whole message."""
+def _counts(reading: Reading, whole: Reading) -> bool:
+    """Whether a sentence's reading may outvote the whole message's."""
     if reading.safety:
         return reading.crisis  # a crisis rule fired on it (a veto on a sentence decides nothing)
     if seriousness(reading.intent) >= GENERAL_RANK:
         return False
     if reading.crisis:
-        return reading.confidence >= SENTENCE_CRISIS_CONFIDENCE
+        # The model's crisis guess for one sentence: only when sure, and never against the safety net's veto on
+        # the whole message (an idiom or a negation explained every crisis word in it: "not that i'd kill myself").
+        vetoed = whole.safety and not whole.crisis
+        return not vetoed and reading.confidence >= SENTENCE_CRISIS_CONFIDENCE
     return reading.confidence >= SENTENCE_CONFIDENCE
 
 
@@ -182,7 +197,7 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
     crisis. Ties of seriousness go to the whole message, then to the most confident sentence.
     """
     candidates: List[Tuple[int, Reading]] = [(-1, whole)]
-    candidates += [(i, r) for i, r in enumerate(sentences) if _counts(r)]
+    candidates += [(i, r) for i, r in enumerate(sentences) if _counts(r, whole)]
 
     def key(item: Tuple[int, Reading]) -> Tuple[int, int, int, float]:
         index, reading = item
@@ -192,8 +207,9 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
     ordered = sorted(candidates, key=key)
     index, first = ordered[0]
     also = None
-    for _, other in ordered[1:]:
-        if seriousness(other.intent) < GENERAL_RANK and concern_of(other.intent) != concern_of(first.intent):
+    for other_index, other in ordered[1:]:
+        sure = other.safety or other.confidence >= (ALSO_CONFIDENCE if other_index >= 0 else SENTENCE_CONFIDENCE)
+        if sure and seriousness(other.intent) < GENERAL_RANK and concern_of(other.intent) != concern_of(first.intent):
             if not (other.crisis and first.crisis):
                 also = concern_of(other.intent)
                 break
