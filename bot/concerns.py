@@ -23,10 +23,13 @@ CONCERNS = (
 CRISIS = frozenset({"immediate_danger", "self_harm"})
 
 # Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs,
-# and a friend at risk of self-harm or suicide (the safety net's label for those words about someone else), which
-# is a self-harm crisis.
+# a friend at risk of self-harm or suicide (the safety net's label for those words about someone else), which
+# is a self-harm crisis, and abuse by someone they know offline, which counts as danger.
 OTHER_INTENTS = {
     "friend_at_risk": "self_harm",
+    # Sexual or physical abuse by someone they know offline (family, a parent's partner, coach, teacher, partner):
+    # its own answer (safety and Childline first, responses/abuse_disclosure.yml), counted as danger.
+    "abuse_disclosure": "immediate_danger",
     "goodbye": "greet",
     "thanks": "greet",
     "bot_challenge": "greet",

@@ -37,7 +37,9 @@ PAYLOAD = re.compile(r'^/(?P<intent>[a-z_]+)(?:\{"platform":\s*"(?P<platform>[a-
 HAS_WORDS = re.compile(r"\w")
 
 # Which responses count as which moderator outcome (see bot/stats.py for the full list).
-CRISIS_RESPONSES = frozenset({"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk"})
+CRISIS_RESPONSES = frozenset(
+    {"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk", "utter_abuse_disclosure"}
+)
 FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default"})
 
 
