@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.conversations import LONG_MESSAGES
 from bot import evaluate, long_messages as lm
 from bot.concerns import concern_for
 from bot.engine import Engine
@@ -20,31 +21,15 @@ from bot.engine import Engine
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = ("real.jsonl", "heldout.jsonl", "blind.jsonl", "fresh.jsonl")
 
-# Two 100-word messages of our own (not from any evaluation set), for the timing.
-HUNDRED_WORDS = (
-    "hi so this is kind of hard to write but i dont really have anyone else to ask. it started last summer when i "
-    "was playing a game online and this boy added me and we talked every night about school and music and stuff "
-    "and he was really nice to me and said i was mature for my age. then he asked for my snap and after a few "
-    "weeks he started asking for pictures and i said no but he kept going on about it and now he says if i dont "
-    "send one he will tell everyone lies about me. what should i do",
-    "my mum works nights so its usually just me and my little brother at home and i dont mind that much but "
-    "lately things have been really bad at school as well because a group of girls keep messaging me on insta "
-    "calling me names and i have stopped going to lunch. last night i just sat in my room for hours and i "
-    "couldnt stop crying and i keep thinking everyone would be better off without me. i havent told my mum "
-    "because she has enough going on and i dont want to worry her. is it normal to feel like this",
-)
+HUNDRED_WORDS = LONG_MESSAGES  # 100-word messages of our own (benchmarks/conversations.py)
 
 
 def variants():
     """(name, settings) for the combiner; settings are module constants of bot.long_messages."""
-    yield "whole message only (today)", None
-    for weight in (1.0, 3.0):
-        yield f"mean of whole (weight {weight}) and sentences", {"MEAN_WEIGHT": weight}
-    for sentence, crisis in ((0.5, 0.8), (0.6, 0.8), (0.7, 0.9), (0.5, 0.6), (0.5, 1.01)):
-        yield f"whole + sentences, confidence {sentence}, model crisis {crisis}", {
-            "SENTENCE_CONFIDENCE": sentence,
-            "SENTENCE_CRISIS_CONFIDENCE": crisis,
-        }
+    yield "whole message only (before)", None
+    for weight in (1.0, 2.0, 3.0, 5.0):
+        yield f"whole + sentences pooled, whole weighs {weight:g}", {"WHOLE_WEIGHT": weight}
+    yield "pooled, whole weighs 3, no fallback floor", {"WHOLE_WEIGHT": 3.0, "FALLBACK_CONFIDENCE": 0.0}
 
 
 def set_constants(settings):
@@ -65,28 +50,11 @@ async def parse_all(engine, rows):
     return out
 
 
-def mean_pooled(whole, parsed, weight):
-    """Variant: the concern with the highest mean probability over the whole (times weight) and the pieces; the
-    safety net's crisis on the whole always wins."""
-    if whole.get("safety") and lm.concern_of(whole["intent"]["name"]) in ("immediate_danger", "self_harm"):
-        return lm.concern_of(whole["intent"]["name"])
-    totals = {}
-    for parse, w in [(whole, weight)] + [(p, 1.0) for p in parsed]:
-        for r in parse.get("intent_ranking") or []:
-            if r["name"] == "nlu_fallback":
-                continue
-            c = lm.concern_of(r["name"])
-            totals[c] = totals.get(c, 0.0) + w * r["confidence"]
-    return max(totals, key=totals.get) if totals else "out_of_scope"
-
-
 def concern_of(whole, parsed, settings):
-    if settings and "MEAN_WEIGHT" in settings and parsed:
-        return {"concern": mean_pooled(whole, parsed, settings["MEAN_WEIGHT"])}
     if settings is None or not parsed:
         intent = whole["intent"].get("name") or "nlu_fallback"
         return {"concern": concern_for(intent), "by": "safety" if whole.get("safety") else "model"}
-    set_constants({k: v for k, v in settings.items() if k != "MEAN_WEIGHT"})
+    set_constants(settings)
     parse = lm.combined_parse(whole, parsed)
     intent = parse["intent"].get("name") or "nlu_fallback"
     return {"concern": concern_for(intent), "by": "safety" if parse.get("safety") else "model",
@@ -126,7 +94,7 @@ async def main(model=None):
     engine = Engine.load(Path(model) if model else None)
     sets = {name: evaluate.read_rows((DATA / name).open()) for name in SETS}
     parsed = {name: await parse_all(engine, rows) for name, rows in sets.items()}
-    defaults = {k: getattr(lm, k) for k in ("SENTENCE_CONFIDENCE", "SENTENCE_CRISIS_CONFIDENCE")}
+    defaults = {k: getattr(lm, k) for k in ("WHOLE_WEIGHT", "FALLBACK_CONFIDENCE")}
     whole_ms = await timing(engine, False)
     long_ms = await timing(engine, True)
     print("| variant | real accuracy | real crisis recall | real concerns (5+ rows) under 0.70 recall "

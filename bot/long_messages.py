@@ -37,7 +37,7 @@ Everything here is pure (no Rasa): the engine's hook (``Engine._parse``) runs th
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.concerns import CRISIS, concern_for
@@ -52,6 +52,10 @@ MAX_PIECES = 12
 SENTENCE_CONFIDENCE = 0.5
 # ... and a crisis the model alone guessed for one sentence only at this one.
 SENTENCE_CRISIS_CONFIDENCE = 0.8
+# In the pooled reading the whole message counts as this many sentences (measured: 1, 2, 3 and 5; 3 was best).
+WHOLE_WEIGHT = 3.0
+# Below this pooled confidence the whole message's own reading stands (the fallback menu's threshold, config.yml).
+FALLBACK_CONFIDENCE = 0.25
 # A second concern is offered (``also``) from a sentence read at this confidence, or from the whole message at
 # SENTENCE_CONFIDENCE.
 ALSO_CONFIDENCE = 0.7
@@ -152,6 +156,7 @@ class Reading:
     intent: str
     confidence: float
     safety: bool = False  # the safety net decided this intent (a crisis rule fired, or its veto)
+    ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's (intent, probability), best first
 
     @property
     def crisis(self) -> bool:
@@ -165,6 +170,7 @@ class Choice:
     index: int
     intent: str
     also: Optional[str] = None
+    confidence: Optional[float] = field(default=None, compare=False)  # the pooled confidence of the answer
 
 
 def reading_of(parse: Mapping[str, Any]) -> Reading:
@@ -173,7 +179,12 @@ def reading_of(parse: Mapping[str, Any]) -> Reading:
     name = intent.get("name") or "nlu_fallback"
     confidence = float(intent.get("confidence") or 0.0)
     safety = bool(parse.get("safety"))
-    return Reading(name, confidence, safety)
+    ranking = tuple(
+        (r["name"], float(r.get("confidence") or 0.0))
+        for r in parse.get("intent_ranking") or []
+        if r.get("name") and r["name"] != "nlu_fallback"
+    )
+    return Reading(name, confidence, safety, ranking or ((name, confidence),))
 
 
 def _counts(reading: Reading, whole: Reading) -> bool:
@@ -190,30 +201,66 @@ def _counts(reading: Reading, whole: Reading) -> bool:
     return reading.confidence >= SENTENCE_CONFIDENCE
 
 
-def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
-    """The reading to answer and the second concern, by seriousness (see the module's docstring).
+def pooled(whole: Reading, sentences: Sequence[Reading]) -> Dict[str, float]:
+    """Each intent's probability averaged over the whole message (weighted WHOLE_WEIGHT) and its sentences.
 
-    Never drops a crisis: if the safety net found one in the whole message or in any sentence, the choice is a
-    crisis. Ties of seriousness go to the whole message, then to the most confident sentence.
+    When the safety net vetoed a crisis on the whole message, the sentences' crisis intents are left out.
     """
-    candidates: List[Tuple[int, Reading]] = [(-1, whole)]
-    candidates += [(i, r) for i, r in enumerate(sentences) if _counts(r, whole)]
+    vetoed = whole.safety and not whole.crisis
+    totals: Dict[str, float] = {}
+    for reading, weight in [(whole, WHOLE_WEIGHT)] + [(s, 1.0) for s in sentences]:
+        for intent, probability in reading.ranking:
+            if vetoed and concern_of(intent) in CRISIS:
+                continue
+            totals[intent] = totals.get(intent, 0.0) + weight * probability
+    count = WHOLE_WEIGHT + len(sentences)
+    return {intent: total / count for intent, total in totals.items()}
+
+
+def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
+    """The intent to answer and the second concern (see the module's docstring).
+
+    1. A crisis the safety net found in the whole message (so in any of its sentences), or in a sentence read by
+       itself, is the answer, always.
+    2. Otherwise the concern with the most pooled probability (``pooled``), answered with its most probable
+       intent; below FALLBACK_CONFIDENCE the whole message's own reading stands (the menu, when unsure).
+    3. ``also``: the most serious other concern read with confidence, by SERIOUSNESS.
+    """
+    for index, reading in [(-1, whole)] + list(enumerate(sentences)):
+        if reading.safety and reading.crisis:
+            return Choice(index, reading.intent, _also(reading, whole, sentences))
+    shares = pooled(whole, sentences)
+    by_concern: Dict[str, float] = {}
+    for intent, share in shares.items():
+        by_concern[concern_of(intent)] = by_concern.get(concern_of(intent), 0.0) + share
+    if not by_concern or max(by_concern.values()) < FALLBACK_CONFIDENCE:
+        return Choice(-1, whole.intent, None)
+    concern = max(by_concern, key=lambda c: (by_concern[c], -seriousness(c)))
+    intent = max((i for i in shares if concern_of(i) == concern), key=lambda i: shares[i])
+    if intent == whole.intent:
+        index = -1
+    else:
+        tops = [(r.confidence, i) for i, r in enumerate(sentences) if r.intent == intent]
+        index = max(tops)[1] if tops else -2  # -2: no single reading had it first; the pooled one is answered
+    chosen = Reading(intent, round(by_concern[concern], 4))
+    return Choice(index, intent, _also(chosen, whole, sentences), round(by_concern[concern], 4))
+
+
+def _also(first: Reading, whole: Reading, sentences: Sequence[Reading]) -> Optional[str]:
+    """The most serious concern other than the answer's, from the confident readings (SERIOUSNESS, then
+    confidence; a tie goes to the whole message)."""
+    candidates = [(-1, whole)] + [(i, r) for i, r in enumerate(sentences) if _counts(r, whole)]
 
     def key(item: Tuple[int, Reading]) -> Tuple[int, int, int, float]:
         index, reading = item
-        safety_crisis = reading.safety and reading.crisis
-        return (seriousness(reading.intent), 0 if safety_crisis else 1, 0 if index < 0 else 1, -reading.confidence)
+        return (seriousness(reading.intent), 0 if reading.safety else 1, 0 if index < 0 else 1, -reading.confidence)
 
-    ordered = sorted(candidates, key=key)
-    index, first = ordered[0]
-    also = None
-    for other_index, other in ordered[1:]:
-        sure = other.safety or other.confidence >= (ALSO_CONFIDENCE if other_index >= 0 else SENTENCE_CONFIDENCE)
+    for index, other in sorted(candidates, key=key):
+        sure = other.safety or other.confidence >= (ALSO_CONFIDENCE if index >= 0 else SENTENCE_CONFIDENCE)
         if sure and seriousness(other.intent) < GENERAL_RANK and concern_of(other.intent) != concern_of(first.intent):
             if not (other.crisis and first.crisis):
-                also = concern_of(other.intent)
-                break
-    return Choice(index=index, intent=first.intent, also=also)
+                return concern_of(other.intent)
+    return None
 
 
 def combined_parse(whole: Dict[str, Any], pieces: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -223,12 +270,11 @@ def combined_parse(whole: Dict[str, Any], pieces: Sequence[Dict[str, Any]]) -> D
     """
     choice = combine(reading_of(whole), [reading_of(p) for p in pieces])
     parse = dict(whole)
-    if choice.index >= 0:
-        chosen = pieces[choice.index]
-        for key in ("intent", "intent_ranking", "safety"):
-            if key in chosen:
-                parse[key] = chosen[key]
-            else:
-                parse.pop(key, None)
+    if choice.intent != (whole.get("intent") or {}).get("name"):
+        intent = {"name": choice.intent, "confidence": choice.confidence}
+        ranking = [r for r in whole.get("intent_ranking") or [] if r.get("name") != choice.intent]
+        parse["intent"] = intent
+        parse["intent_ranking"] = [intent] + ranking
+        parse.pop("safety", None)  # a veto of the safety net on the whole message no longer decides it
     parse["long_message"] = {"pieces": len(pieces), "chosen": choice.index, "also": choice.also}
     return parse

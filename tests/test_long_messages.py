@@ -90,79 +90,105 @@ def test_follow_up_questions_rank_as_their_concern():
 # --- combining -----------------------------------------------------------------------------------------------
 
 
-def test_a_confident_sentence_of_a_more_serious_concern_wins_and_the_whole_is_offered_too():
-    whole = Reading("sent_nude_worried", 0.9)
-    sentences = [Reading("sent_nude_worried", 0.8), Reading("sextortion", 0.95), Reading("help", 0.9)]
-    assert combine(whole, sentences) == lm.Choice(index=1, intent="sextortion", also="sent_nude_worried")
+def R(intent, confidence, safety=False):
+    """A reading whose ranking is its intent alone."""
+    return Reading(intent, confidence, safety, ((intent, confidence),))
 
 
-def test_an_unsure_sentence_does_not_outvote_the_whole():
-    whole = Reading("asked_for_nudes", 0.7)
-    assert combine(whole, [Reading("sextortion", 0.3), Reading("image_shared", 0.2)]) == lm.Choice(-1, "asked_for_nudes")
+def test_the_pooled_reading_answers_and_a_more_serious_confident_sentence_is_offered():
+    whole = R("sent_nude_worried", 0.9)
+    sentences = [R("sent_nude_worried", 0.8), R("sextortion", 0.95), R("help", 0.9)]
+    assert combine(whole, sentences) == lm.Choice(-1, "sent_nude_worried", also="sextortion")
 
 
-def test_greetings_and_general_sentences_never_outvote_a_specific_whole():
-    whole = Reading("unknown_contact", 0.6)
-    sentences = [Reading("greet", 0.99), Reading("talk_to_someone", 0.99), Reading("out_of_scope", 0.99)]
-    assert combine(whole, sentences) == lm.Choice(-1, "unknown_contact")
+def test_a_concern_several_sentences_hold_outweighs_the_whole():
+    whole = R("unknown_contact", 0.6)
+    sentences = [R("sextortion", 0.9), R("sextortion", 0.95), R("sextortion", 0.8), R("greet", 0.9)]
+    choice = combine(whole, sentences)
+    assert choice.intent == "sextortion" and choice.index == 1 and choice.also == "unknown_contact"
+    assert choice.confidence == pytest.approx((0.9 + 0.95 + 0.8) / (lm.WHOLE_WEIGHT + 4), abs=1e-4)
 
 
-def test_a_specific_sentence_beats_a_general_whole():
-    whole = Reading("out_of_scope", 0.8)
-    sentences = [Reading("out_of_scope", 0.9), Reading("received_nude", 0.9)]
-    assert combine(whole, sentences) == lm.Choice(1, "received_nude")
+def test_the_whole_message_weighs_more_than_one_sentence():
+    whole = R("asked_for_nudes", 0.7)
+    assert combine(whole, [R("image_shared", 0.9), R("out_of_scope", 0.6)]).intent == "asked_for_nudes"
 
 
-def test_the_model_alone_needs_more_confidence_for_a_crisis_in_one_sentence():
-    whole = Reading("asked_for_nudes", 0.8)
-    unsure = Reading("self_harm", lm.SENTENCE_CRISIS_CONFIDENCE - 0.05)
-    sure = Reading("self_harm", lm.SENTENCE_CRISIS_CONFIDENCE + 0.05)
-    assert combine(whole, [unsure]).intent == "asked_for_nudes"
-    assert combine(whole, [sure]) == lm.Choice(0, "self_harm", also="asked_for_nudes")
+def test_probability_is_pooled_by_concern_and_the_follow_up_intent_can_answer():
+    whole = Reading("out_of_scope", 0.4, ranking=(("out_of_scope", 0.4), ("ask_should_pay", 0.3), ("sextortion", 0.2)))
+    sentences = [R("ask_should_pay", 0.9), R("sextortion", 0.5)]
+    choice = combine(whole, sentences)
+    assert choice.intent == "ask_should_pay" and lm.concern_of(choice.intent) == "sextortion"
+
+
+def test_when_nothing_is_likely_enough_the_whole_messages_reading_stands():
+    whole = R("nlu_fallback", 0.1)
+    sentences = [R("greet", 0.3), R("received_nude", 0.3), R("asked_for_nudes", 0.3)]
+    assert combine(whole, sentences) == lm.Choice(-1, "nlu_fallback")
+
+
+def test_an_unsure_sentence_is_not_offered():
+    whole = R("asked_for_nudes", 0.7)
+    assert combine(whole, [R("sextortion", 0.3), R("image_shared", 0.2)]) == lm.Choice(-1, "asked_for_nudes")
+
+
+def test_greetings_and_general_sentences_are_never_offered():
+    whole = R("unknown_contact", 0.6)
+    sentences = [R("greet", 0.99), R("talk_to_someone", 0.99), R("block_report_help", 0.99)]
+    assert combine(whole, sentences).also is None
+
+
+def test_a_crisis_the_model_reads_in_one_sentence_is_offered_when_sure_and_not_otherwise():
+    whole = R("asked_for_nudes", 0.8)
+    unsure = R("self_harm", lm.SENTENCE_CRISIS_CONFIDENCE - 0.05)
+    sure = R("self_harm", lm.SENTENCE_CRISIS_CONFIDENCE + 0.05)
+    assert combine(whole, [unsure]).also is None
+    assert combine(whole, [sure]).also == "self_harm"
 
 
 @pytest.mark.parametrize("where", range(4))
 @pytest.mark.parametrize("crisis", ["immediate_danger", "self_harm", "friend_at_risk"])
 def test_a_crisis_the_safety_net_found_in_any_sentence_is_never_dropped(where, crisis):
-    sentences = [Reading("sextortion", 1.0), Reading("image_shared", 1.0), Reading("greet", 1.0), Reading("help", 1.0)]
-    sentences[where] = Reading(crisis, 1.0, safety=True)
-    choice = combine(Reading("sextortion", 1.0), sentences)
+    sentences = [R("sextortion", 1.0), R("image_shared", 1.0), R("greet", 1.0), R("help", 1.0)]
+    sentences[where] = R(crisis, 1.0, safety=True)
+    choice = combine(R("sextortion", 1.0), sentences)
     assert choice.intent == crisis and choice.index == where
-    assert choice.also == ("sextortion" if where != 0 else "sextortion")
+    assert choice.also == "sextortion"
 
 
 def test_a_crisis_of_the_safety_net_on_the_whole_message_is_never_dropped():
-    whole = Reading("immediate_danger", 1.0, safety=True)
-    sentences = [Reading("self_harm", 0.99), Reading("sextortion", 1.0)]
+    whole = R("immediate_danger", 1.0, safety=True)
+    sentences = [R("sextortion", 1.0), R("sextortion", 1.0), R("sextortion", 1.0), R("sextortion", 1.0)]
     assert combine(whole, sentences) == lm.Choice(-1, "immediate_danger", also="sextortion")
 
 
 def test_a_crisis_found_by_a_rule_beats_one_the_model_guessed():
-    sentences = [Reading("self_harm", 0.99), Reading("immediate_danger", 1.0, safety=True)]
-    assert combine(Reading("out_of_scope", 0.5), sentences).index == 1
+    sentences = [R("self_harm", 0.99), R("immediate_danger", 1.0, safety=True)]
+    assert combine(R("out_of_scope", 0.5), sentences).index == 1
 
 
 def test_a_veto_on_one_sentence_decides_nothing():
-    whole = Reading("asked_for_nudes", 0.7)
-    sentences = [Reading("out_of_scope", 1.0, safety=True)]
-    assert combine(whole, sentences) == lm.Choice(-1, "asked_for_nudes")
+    whole = R("asked_for_nudes", 0.7)
+    sentences = [R("out_of_scope", 1.0, safety=True)]
+    assert combine(whole, sentences).intent == "asked_for_nudes"
 
 
 def test_two_crises_are_not_offered_as_also_but_another_concern_is():
-    whole = Reading("immediate_danger", 1.0, safety=True)
-    sentences = [Reading("self_harm", 1.0, safety=True), Reading("image_shared", 0.9)]
+    whole = R("immediate_danger", 1.0, safety=True)
+    sentences = [R("self_harm", 1.0, safety=True), R("image_shared", 0.9)]
     assert combine(whole, sentences) == lm.Choice(-1, "immediate_danger", also="image_shared")
 
 
 def test_also_is_a_concern_name_even_for_a_follow_up_question():
-    sentences = [Reading("sextortion", 0.9), Reading("ask_already_posted", 0.9)]
-    assert combine(Reading("sextortion", 0.9), sentences).also == "image_shared"
+    sentences = [R("sextortion", 0.9), R("ask_already_posted", 0.9)]
+    assert combine(R("sextortion", 0.9), sentences).also == "image_shared"
 
 
 def test_abuse_disclosure_counts_as_a_crisis():
-    sentences = [Reading("abuse_disclosure", 0.95), Reading("sextortion", 0.99)]
-    choice = combine(Reading("unknown_contact", 0.6), sentences)
+    sentences = [R("abuse_disclosure", 0.95), R("abuse_disclosure", 0.9), R("sextortion", 0.99)]
+    choice = combine(R("unknown_contact", 0.3), sentences)
     assert choice.intent == "abuse_disclosure" and choice.also == "sextortion"
+    assert combine(R("abuse_disclosure", 1.0, safety=True), []).intent == "abuse_disclosure"
 
 
 # --- the parse the engine gets -------------------------------------------------------------------------------
@@ -184,11 +210,11 @@ def test_combined_parse_takes_the_chosen_intent_and_keeps_the_whole_messages_app
     app = {"entity": "platform", "value": "snapchat"}
     whole = _parse("sent_nude_worried", 0.9, entities=[app])
     pieces = [_parse("self_harm", 1.0, safety={"label": "self_harm", "pattern": "want_to_die"}), _parse("greet", 1)]
+    pieces = [_parse("sextortion", 1.0), _parse("sextortion", 0.9), _parse("sextortion", 0.95), _parse("greet", 1)]
     parse = combined_parse(whole, pieces)
-    assert parse["intent"] == {"name": "self_harm", "confidence": 1.0}
-    assert parse["safety"]["pattern"] == "want_to_die"
+    assert parse["intent"]["name"] == "sextortion" and parse["intent_ranking"][0] == parse["intent"]
     assert parse["entities"] == [app]
-    assert parse["long_message"] == {"pieces": 2, "chosen": 0, "also": "sent_nude_worried"}
+    assert parse["long_message"] == {"pieces": 4, "chosen": 0, "also": "sent_nude_worried"}
     assert whole["intent"]["name"] == "sent_nude_worried"  # the inputs are not changed
 
 
@@ -203,3 +229,12 @@ def test_a_whole_message_choice_drops_nothing_of_its_safety_verdict():
     whole = _parse("immediate_danger", 1.0, safety={"label": "immediate_danger", "pattern": "in_danger"})
     parse = combined_parse(whole, [_parse("greet", 1.0), _parse("image_shared", 0.9)])
     assert parse["safety"]["label"] == "immediate_danger" and parse["long_message"]["also"] == "image_shared"
+
+
+def test_a_crisis_the_model_guessed_for_one_sentence_does_not_count_against_the_safety_nets_veto():
+    vetoed = R("out_of_scope", 0.3, safety=True)
+    crises = [R("self_harm", 0.99), R("self_harm", 0.99), R("self_harm", 0.99), R("greet", 1.0)]
+    assert combine(vetoed, crises).intent != "self_harm" and combine(vetoed, crises).also is None
+    # ... but a specific concern in the sentences still does
+    concern = [R("self_harm", 0.99), R("asked_for_nudes", 0.9), R("asked_for_nudes", 0.9)]
+    assert combine(vetoed, concern).intent == "asked_for_nudes"
