@@ -229,6 +229,8 @@ class Engine:
         intent = parse["intent"].get("name") or "nlu_fallback"
         messages = tuple(_bot_message(m) for m in output.messages)
         also = self._also(parse, intent)
+        if also and messages and f"/{also}" in {b.payload for m in messages for b in m.buttons}:
+            also = None  # already offered ("I'm in danger now" after every concern answer)
         if also and messages:  # the second concern of a long message, as a button on the last bubble
             last = messages[-1]
             button = Button(title=f"Also: {self._concern_titles[also]}", payload=f"/{also}")
