@@ -3,8 +3,8 @@
 A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
 
 from bot import services
 
@@ -33,10 +33,9 @@ class Reply:
     # "model", "safety" (the safety net decided), "button" (a button payload), "engine" (nothing to read)
     # or "error" (something failed inside; the reply is Childline)
     by: str
-    outcomes: FrozenSet[str] = field(default_factory=frozenset)
 
     def to_dict(self) -> Dict[str, Any]:
-        """Plain JSON-ready data (outcomes sorted)."""
+        """Plain JSON-ready data."""
         return {
             "messages": [
                 {"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
@@ -47,7 +46,6 @@ class Reply:
             "confidence": self.confidence,
             "platform": self.platform,
             "by": self.by,
-            "outcomes": sorted(self.outcomes),
         }
 
     @classmethod
@@ -58,7 +56,7 @@ class Reply:
             for m in data["messages"]
         )
         fields = {key: data[key] for key in ("concern", "intent", "confidence", "platform", "by")}
-        return cls(messages=messages, outcomes=frozenset(data["outcomes"]), **fields)
+        return cls(messages=messages, **fields)
 
 
 def failure_reply() -> Reply:
