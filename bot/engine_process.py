@@ -61,6 +61,11 @@ class EngineProcess:
         self._numbers = itertools.count()
         self._starting: Optional[asyncio.Task] = None
         self._unsent: List[Dict[str, Any]] = []
+        # "count this" calls written but not yet known to be handled: number -> counts. An answer to a later call
+        # means they were (the engine handles calls in order). When a hung engine is killed, these are sent again
+        # to the next one, so none is lost; one is counted twice only if the engine had handled it and written it
+        # in its last moments without answering anything after it.
+        self._counts_in_flight: Dict[int, Dict[str, Any]] = {}
         self.restarts = 0  # hung engines killed
 
     async def __aenter__(self) -> "EngineProcess":
@@ -122,6 +127,8 @@ class EngineProcess:
                 if not line:
                     break
                 number, answer = json.loads(line)
+                for handled in [n for n in self._counts_in_flight if n < number]:
+                    del self._counts_in_flight[handled]
                 future = self._waiting.pop(number, None)
                 if future is not None and not future.done():
                     future.set_result(answer)
@@ -181,6 +188,8 @@ class EngineProcess:
         self.restarts += 1
         self._process = None
         process.kill()
+        in_flight, self._counts_in_flight = self._counts_in_flight, {}
+        self._unsent.extend(counts for _, counts in sorted(in_flight.items()))
         self._fail_waiting()
         self._starting = asyncio.ensure_future(self._restart(process, self._reader))
         self._starting.add_done_callback(lambda task: task.cancelled() or task.exception())
@@ -216,7 +225,9 @@ class EngineProcess:
         here, in numbers only, while no engine process runs."""
         if self.running:
             try:
-                self._write(["count", counts])
+                number = self._write(["count", counts])
+                if len(self._counts_in_flight) < MAX_UNSENT_COUNTS:
+                    self._counts_in_flight[number] = counts
                 return
             except (BrokenPipeError, ConnectionResetError):
                 pass

@@ -100,6 +100,7 @@ async def test_a_frozen_engine_gets_the_failure_reply_by_the_deadline_and_is_res
     frozen = process._process.pid
     try:
         os.kill(frozen, signal.SIGSTOP)  # hung: as if one turn never ended
+        await process.count(outcomes=["picture_deleted"])  # written to the frozen engine: must not be lost
         started = time.monotonic()
         replies = await asyncio.gather(*(process.reply(uuid.uuid4().hex, "i want to die") for _ in range(5)))
         waited = time.monotonic() - started
@@ -115,6 +116,12 @@ async def test_a_frozen_engine_gets_the_failure_reply_by_the_deadline_and_is_res
     await asyncio.wait_for(process.start(), 300)
     assert process._process.pid != frozen
     assert (await process.reply(uuid.uuid4().hex, "/self_harm")).intent == "self_harm"
+    with Stats(process.stats_db) as stats:
+        for _ in range(100):
+            if any("picture_deleted" in day for day in stats.daily("outcomes").values()):
+                break
+            await asyncio.sleep(0.05)
+        assert sum(day.get("picture_deleted", 0) for day in stats.daily("outcomes").values()) == 1
 
 
 async def test_the_engine_process_gets_no_token_and_dumps_no_core(process):
