@@ -48,6 +48,7 @@ async def resolve(engine: Any, count: int, seed: int) -> Tuple[List[List[Dict[st
             for turn in resolve_step(step, keyboards):
                 started = time.perf_counter()
                 reply = await engine.reply(conversation_id, turn.text)
+                await engine.count(conversation_id)  # the counting step, timed with the turn as before
                 timings.append(time.perf_counter() - started)
                 turn.expected = _texts_of(reply)
                 for message in reply.messages:

@@ -52,5 +52,6 @@ async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bo
             text = choices[int(text) - 1].payload
         reply = await engine.reply(conversation, text)
         choices = render(reply.messages, out)
+        await engine.count(conversation)  # counting: a step of its own, after the answer is shown
     await engine.forget(conversation)
     out.write(f"bot: Take care. Childline is there any time: {placeholders()['childline_phone']}.\n")

@@ -7,7 +7,7 @@ The conversation id given here is always a pseudonym made by the caller, never a
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 # Rasa's classifier loader imports skops.io, which at import time looks up hundreds of types in every module loaded
 # so far: about 6 s once Rasa and TensorFlow are in, 1 s before. So it comes first (cold start 10.8 -> 6 to 8 s).
@@ -242,7 +242,6 @@ class Engine:
             confidence=round(float(parse["intent"].get("confidence") or 0.0), 4),
             platform=_platform_of(parse),
             by=by or _decided_by(parse),
-            outcomes=await self._new_counts(conversation_id),
             also=also,
         )
 
@@ -253,22 +252,23 @@ class Engine:
             return also
         return None
 
-    async def _new_counts(self, conversation_id: str) -> FrozenSet[str]:
-        """Outcomes shown this turn; also records what is new in this conversation to the statistics."""
+    async def count(self, conversation_id: str) -> None:
+        """The counting step, run by the caller after it has sent the reply (never inside `reply`): records to
+        `self.stats` what the conversation's latest turn brought that is new in it (a concern, an app, an
+        outcome is counted once per conversation). Reads only the redacted tracker."""
+        if self.stats is None:
+            return
         tracker = await self.tracker_store.retrieve(conversation_id)
         if tracker is None:
-            return frozenset()
+            return
         earlier, now = _split_turns(tracker.events)
-        outcomes_now = self._outcomes(now)
-        if self.stats is not None:
-            concerns_before = {concern_for(i) for i in _intents(earlier)}
-            platforms_before = set(_platforms(earlier))
-            self.stats.record(
-                concerns=[c for c in {concern_for(i) for i in _intents(now)} if c not in concerns_before],
-                platforms=[p for p in set(_platforms(now)) if p not in platforms_before],
-                outcomes=sorted(outcomes_now - self._outcomes(earlier)),
-            )
-        return frozenset(outcomes_now)
+        concerns_before = {concern_for(i) for i in _intents(earlier)}
+        platforms_before = set(_platforms(earlier))
+        self.stats.record(
+            concerns=[c for c in {concern_for(i) for i in _intents(now)} if c not in concerns_before],
+            platforms=[p for p in set(_platforms(now)) if p not in platforms_before],
+            outcomes=sorted(self._outcomes(now) - self._outcomes(earlier)),
+        )
 
     def _outcomes(self, events: Iterable[Any]) -> set:
         actions = {e.action_name for e in events if isinstance(e, ActionExecuted)}

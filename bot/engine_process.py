@@ -5,12 +5,19 @@ On one process the two take turns on one interpreter lock, and under load every 
 without waiting, so the engine always has the next turn queued, and matches the answers (one JSON line each, in
 the same order) to the callers by number. Message text crosses only this pipe, in memory; neither side keeps it.
 
-    request:  [number, "reply", conversation_id, text]  or  [number, "forget", conversation_id]
-    answer:   [number, reply_as_dict]                   or  [number, null]
+    request:  [number, "reply", conversation_id, text]   answer: [number, reply_as_dict]
+              [number, "forget", conversation_id]          answer: [number, null]
+              [number, "count", {"outcomes": [...]}]       no answer ("count this": quick exits, deleted pictures)
+              [number, "health"]                           answer: [number, {"statistics": ..., ...}]
 
-The engine process answers one call at a time, in the order it gets them. If it dies, waiting callers get the
-Childline failure reply and the next call starts a fresh engine (conversations in it are gone, as after /exit).
-The engine process's own stdout is pointed at stderr, so nothing Rasa prints can corrupt the answers.
+The engine process answers one call at a time, in the order it gets them. After sending a reply it counts the turn
+(`Engine.count`, a step of its own), and it is the one writer of statistics: counts go to a `StatsWriter`, whose
+thread writes them, so a slow or broken database never holds up an answer.
+
+Every turn has a deadline (`SIGNPOST_TURN_DEADLINE`, default 5 s): past it the young person gets the failure reply
+(999 and Childline) and a hung engine is killed and started afresh at once (its conversations are gone, as after
+/exit); a dead one too. The engine process's stdout is pointed at stderr, so nothing Rasa prints can corrupt the
+answers; it gets no Telegram token or webhook secret in its environment, and can't dump core.
 """
 
 import asyncio
@@ -20,14 +27,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from bot.replies import Reply, failure_reply
+from bot.settings import SECRET_ENVIRONMENT, turn_deadline
 
 log = logging.getLogger(__name__)
 
 READY = "ready"
 MAX_LINE = 1 << 20  # one answer is a few kB; Telegram caps a message at 4,096 characters
+MAX_UNSENT_COUNTS = 10_000  # "count this" calls kept while no engine process is running
 
 
 class EngineStartError(RuntimeError):
@@ -41,15 +50,23 @@ class EngineProcess:
     """
 
     def __init__(self, model_path: Optional[Path] = None, stats_db: Optional[Path] = None,
-                 start_timeout: float = 300.0) -> None:
+                 start_timeout: float = 300.0, deadline: Optional[float] = None) -> None:
         self.model_path = model_path
         self.stats_db = stats_db
         self.start_timeout = start_timeout
+        self.deadline = turn_deadline() if deadline is None else deadline
         self._process: Optional[asyncio.subprocess.Process] = None
         self._reader: Optional[asyncio.Task] = None
         self._waiting: Dict[int, asyncio.Future] = {}
         self._numbers = itertools.count()
-        self._starting = asyncio.Lock()
+        self._starting: Optional[asyncio.Task] = None
+        self._unsent: List[Dict[str, Any]] = []
+        # "count this" calls written but not yet known to be handled: number -> counts. An answer to a later call
+        # means they were (the engine handles calls in order). When a hung engine is killed, these are sent again
+        # to the next one, so none is lost; one is counted twice only if the engine had handled it and written it
+        # in its last moments without answering anything after it.
+        self._counts_in_flight: Dict[int, Dict[str, Any]] = {}
+        self.restarts = 0  # hung engines killed
 
     async def __aenter__(self) -> "EngineProcess":
         await self.start()
@@ -62,32 +79,45 @@ class EngineProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
-    async def start(self) -> None:
-        """Start the engine process and wait until its model is loaded (or raise EngineStartError)."""
-        async with self._starting:
-            if self.running:
-                return
-            from bot.training import latest_model  # no Rasa: only the models folder
+    @property
+    def pid(self) -> Optional[int]:
+        return self._process.pid if self.running else None
 
-            try:
-                model = self.model_path or latest_model()
-            except FileNotFoundError as error:  # no trained model yet
-                raise EngineStartError(str(error)) from None
-            config = {"model": str(model),
-                      "stats_db": str(self.stats_db) if self.stats_db else None}
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.engine_process", json.dumps(config),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE,
-            )
-            try:
-                line = await asyncio.wait_for(process.stdout.readline(), self.start_timeout)
-            except asyncio.TimeoutError:
-                line = b""
-            if line.strip() != json.dumps(READY).encode():
-                await _stop(process)
-                raise EngineStartError(f"The engine process did not start (exit code {process.returncode}).")
-            self._process = process
-            self._reader = asyncio.create_task(self._read_answers(process))
+    async def start(self) -> None:
+        """Start the engine process and wait until its model is loaded (or raise EngineStartError). The start goes
+        on in the background if the caller stops waiting (a turn past its deadline), so the next one finds it."""
+        if self.running:
+            return
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.ensure_future(self._start())
+            self._starting.add_done_callback(lambda task: task.cancelled() or task.exception())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        from bot.training import latest_model  # no Rasa: only the models folder
+
+        try:
+            model = self.model_path or latest_model()
+        except FileNotFoundError as error:  # no trained model yet
+            raise EngineStartError(str(error)) from None
+        config = {"model": str(model), "stats_db": str(self.stats_db) if self.stats_db else None}
+        environment = {name: value for name, value in os.environ.items() if name not in SECRET_ENVIRONMENT}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.engine_process", json.dumps(config),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE, env=environment,
+        )
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), self.start_timeout)
+        except asyncio.TimeoutError:
+            line = b""
+        if line.strip() != json.dumps(READY).encode():
+            await _stop(process)
+            raise EngineStartError(f"The engine process did not start (exit code {process.returncode}).")
+        self._process = process
+        self._reader = asyncio.create_task(self._read_answers(process))
+        unsent, self._unsent = self._unsent, []
+        for counts in unsent:
+            self._write(["count", counts])
 
     async def _read_answers(self, process: asyncio.subprocess.Process) -> None:
         """Hand each answer to its caller; when the process ends, every caller still waiting gets None."""
@@ -97,6 +127,8 @@ class EngineProcess:
                 if not line:
                     break
                 number, answer = json.loads(line)
+                for handled in [n for n in self._counts_in_flight if n < number]:
+                    del self._counts_in_flight[handled]
                 future = self._waiting.pop(number, None)
                 if future is not None and not future.done():
                     future.set_result(answer)
@@ -115,36 +147,112 @@ class EngineProcess:
             if not future.done():
                 future.set_result(None)
 
-    async def _call(self, *request: Any) -> Optional[Any]:
-        """Send one request and wait for its answer; None if the engine process died first."""
-        if not self.running:
-            await self.start()
+    def _write(self, request: List[Any]) -> int:
         number = next(self._numbers)
-        future = asyncio.get_running_loop().create_future()
+        self._process.stdin.write(json.dumps([number, *request]).encode() + b"\n")
+        return number
+
+    async def _call(self, *request: Any, within: Optional[float] = None, kill: bool = True) -> Optional[Any]:
+        """Send one request and wait for its answer, within the turn deadline. None if the engine process died
+        first; raises asyncio.TimeoutError past the deadline, after killing a hung engine (and starting anew)."""
+        loop = asyncio.get_running_loop()
+        within = self.deadline if within is None else within
+        deadline = loop.time() + within
+        await asyncio.wait_for(self.start(), within)  # a start that takes longer goes on in the background
+        process = self._process
+        future = loop.create_future()
+        try:
+            number = self._write(list(request))
+        except (BrokenPipeError, ConnectionResetError):
+            return None
         self._waiting[number] = future
         try:
-            self._process.stdin.write(json.dumps([number, *request]).encode() + b"\n")
-            await self._process.stdin.drain()
+            await asyncio.wait_for(process.stdin.drain(), max(0.0, deadline - loop.time()))
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
         except (BrokenPipeError, ConnectionResetError):
-            self._waiting.pop(number, None)
             return None
-        return await future
+        except asyncio.TimeoutError:
+            if kill:
+                self._hung(process)
+            raise
+        finally:
+            self._waiting.pop(number, None)
+
+    def _hung(self, process: asyncio.subprocess.Process) -> None:
+        """A turn passed its deadline: kill the engine process (every turn waiting on it gets the failure reply at
+        once) and start a fresh one in the background."""
+        if process is not self._process or process.returncode is not None:
+            return  # another turn already did
+        log.error("The engine process did not answer within %.1f s: killed, and a new one is starting.",
+                  self.deadline)
+        self.restarts += 1
+        self._process = None
+        process.kill()
+        in_flight, self._counts_in_flight = self._counts_in_flight, {}
+        self._unsent.extend(counts for _, counts in sorted(in_flight.items()))
+        self._fail_waiting()
+        self._starting = asyncio.ensure_future(self._restart(process, self._reader))
+        self._starting.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def _restart(self, process: asyncio.subprocess.Process, reader: Optional[asyncio.Task]) -> None:
+        await process.wait()
+        if reader is not None:
+            await reader
+        await self._start()
 
     async def reply(self, conversation_id: str, text: str) -> Reply:
-        """The engine's answer to one message; the Childline failure reply if the engine can't answer."""
+        """The engine's answer to one message; the failure reply (999 and Childline) if the engine can't answer
+        within the turn deadline."""
         try:
             answer = await self._call("reply", conversation_id, text)
         except EngineStartError:
             log.error("No engine process: answered with the failure reply.")
             return failure_reply()
+        except asyncio.TimeoutError:
+            return failure_reply()
         return Reply.from_dict(answer) if answer else failure_reply()
 
     async def forget(self, conversation_id: str) -> None:
-        """Drop everything the engine keeps about one conversation (quick exit)."""
-        await self._call("forget", conversation_id)
+        """Drop everything the engine keeps about one conversation (quick exit). Past the deadline the engine was
+        killed, which forgets every conversation."""
+        try:
+            await self._call("forget", conversation_id)
+        except (EngineStartError, asyncio.TimeoutError):
+            pass
+
+    async def count(self, **counts: Any) -> None:
+        """"Count this" (Stats.record's keywords): written to the engine process without waiting for it; kept
+        here, in numbers only, while no engine process runs."""
+        if self.running:
+            try:
+                number = self._write(["count", counts])
+                if len(self._counts_in_flight) < MAX_UNSENT_COUNTS:
+                    self._counts_in_flight[number] = counts
+                return
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        if len(self._unsent) < MAX_UNSENT_COUNTS:
+            self._unsent.append(counts)
+        else:
+            log.error("A count was lost: %d are already waiting for the engine process.", len(self._unsent))
+
+    async def health(self) -> Dict[str, Any]:
+        """The engine's and the statistics' state, for /healthz: no data."""
+        if not self.running:
+            return {"engine": "starting"}
+        try:
+            state = await self._call("health", within=1.0, kill=False)
+        except (asyncio.TimeoutError, EngineStartError):
+            return {"engine": "busy or not answering"}
+        return {"engine": "ok", **(state or {})}
 
     async def close(self) -> None:
         """Stop the engine process."""
+        if self._starting is not None and not self._starting.done():
+            try:
+                await self._starting
+            except EngineStartError:
+                pass
         process, self._process = self._process, None
         if process is not None:
             await _stop(process)
@@ -173,20 +281,22 @@ async def _stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> Non
 # The engine process itself: `python -m bot.engine_process CONFIG_JSON`
 
 
-def _requests(fd: int, idle: Callable[[], None]) -> Iterator[bytes]:
-    """The request lines arriving on `fd`, until it closes; calls `idle()` each time none is waiting."""
+def _requests(fd: int) -> Iterator[bytes]:
+    """The request lines arriving on `fd`, until it closes."""
     pending = b""
     while True:
         line, found, rest = pending.partition(b"\n")
         if found:
             pending = rest
+            del rest
             yield line
+            del line
             continue
-        idle()
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             return
         pending += chunk
+        del chunk
 
 
 def _serve(config: Dict[str, Any]) -> None:
@@ -198,14 +308,15 @@ def _serve(config: Dict[str, Any]) -> None:
     import warnings
 
     warnings.showwarning = lambda *args, **kwargs: None
-    from bot.privacy import configure_logging
+    from bot.privacy import configure_logging, no_core_dumps
 
+    no_core_dumps()
     configure_logging()
     from bot.engine import Engine
-    from bot.stats import CountBatch, Stats
+    from bot.stats_writer import StatsWriter
 
-    # Counts are written together when no message is waiting (or every 100 under load), not once per turn.
-    counts = CountBatch(Stats(Path(config["stats_db"]))) if config.get("stats_db") else None
+    # The one writer of statistics: counts in memory at once, written by a thread of their own.
+    counts = StatsWriter(Path(config["stats_db"])).start() if config.get("stats_db") else None
     engine = Engine.load(Path(config["model"]), stats=counts)
     loop = asyncio.new_event_loop()
 
@@ -215,20 +326,40 @@ def _serve(config: Dict[str, Any]) -> None:
 
     send(READY)
     try:
-        for line in _requests(sys.stdin.fileno(), counts.flush if counts else lambda: None):
-            number, kind, conversation_id, *text = json.loads(line)
+        for line in _requests(sys.stdin.fileno()):
+            number, kind, *arguments = json.loads(line)
+            del line
             if kind == "reply":
-                send([number, loop.run_until_complete(engine.reply(conversation_id, text[0])).to_dict()])
-            else:
-                loop.run_until_complete(engine.forget(conversation_id))
+                conversation_id, text = arguments
+                del arguments
+                reply = loop.run_until_complete(engine.reply(conversation_id, text))
+                del text
+                send([number, reply.to_dict()])
+                del reply
+                loop.run_until_complete(engine.count(conversation_id))  # counting: after the answer is sent
+            elif kind == "forget":
+                loop.run_until_complete(engine.forget(arguments[0]))
                 send([number, None])
+            elif kind == "count":
+                _count(counts, arguments[0])
+            elif kind == "health":
+                send([number, counts.health() if counts else {"statistics": "off"}])
     except BrokenPipeError:  # the Telegram process has gone
         pass
     finally:
         if counts is not None:
-            counts.flush()
-            counts.stats.close()
+            counts.close()
         loop.close()
+
+
+def _count(counts: Any, fields: Any) -> None:
+    """A "count this" from the Telegram process (keys from closed lists only: anything else is refused)."""
+    if counts is None:
+        return
+    try:
+        counts.record(**fields)
+    except (TypeError, ValueError) as error:
+        log.error("A count from the Telegram process was refused (%s).", type(error).__name__)
 
 
 if __name__ == "__main__":

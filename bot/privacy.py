@@ -20,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import ctypes
 import os
+import re
+import resource
 import secrets
 import sys
 import threading
@@ -43,6 +46,12 @@ QUIET_LOGGERS = (
 )
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
+# Libraries whose log records may carry an update, a message or a request (python-telegram-bot logs an update it
+# can't read at CRITICAL, whole). Whatever their level, their records keep only the fixed text of the library's
+# own format string: no arguments, no exception message, no second line (see `_content_free_record`).
+LIBRARY_LOGGERS = ("telegram", "httpx", "httpcore", "apscheduler", "aiohttp", "aiolimiter", "asyncio", "tornado")
+_PLACEHOLDER = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa]")
+
 class ContentFreeFormatter(logging.Formatter):
     """Plain log lines; an exception shows only its type and where it was raised, never its message or locals."""
 
@@ -61,6 +70,53 @@ class ContentFreeFormatter(logging.Formatter):
 
 _handler_lock = threading.Lock()
 _handler: Optional[logging.Handler] = None
+_record_factory_installed = False
+
+
+def _is_library(name: str) -> bool:
+    return name.split(".", 1)[0] in LIBRARY_LOGGERS
+
+
+def content_free(record: logging.LogRecord) -> logging.LogRecord:
+    """A library's log record reduced to the fixed text of its format string (placeholders shown as "..."), its
+    first line only, and the type of any exception: nothing it was given can reach a log."""
+    text = (record.msg if isinstance(record.msg, str) else f"<{type(record.msg).__name__}>").split("\n", 1)[0]
+    if record.args:  # the format string's own text stays; what it was given does not
+        text = _PLACEHOLDER.sub("...", text).replace("%%", "%")
+    if record.exc_info:
+        error_type = record.exc_info[0] if isinstance(record.exc_info, tuple) else type(record.exc_info)
+        text += f" ({getattr(error_type, '__name__', 'error')})"
+    record.msg, record.args = text, ()
+    record.exc_info = record.exc_text = record.stack_info = None
+    return record
+
+
+def _install_record_factory() -> None:
+    """Every log record made in this process, by any logger and for any handler, is made content-free if it
+    comes from one of LIBRARY_LOGGERS (a filter on a logger would miss its children; this misses nothing)."""
+    global _record_factory_installed
+    if _record_factory_installed:
+        return
+    make = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        return content_free(record) if _is_library(record.name) else record
+
+    logging.setLogRecordFactory(factory)
+    _record_factory_installed = True
+
+
+def no_core_dumps() -> None:
+    """No core dump of this process (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE 0: no core even if the
+    limit is raised, and other processes of the same user can't read its memory), so text held for a turn can't
+    end up in a file. Children inherit the limit."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):  # not Linux: the resource limit still applies
+        pass
 
 
 def configure_logging() -> None:
@@ -72,6 +128,7 @@ def configure_logging() -> None:
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 
     root = logging.getLogger()
+    _install_record_factory()
     with _handler_lock:
         if _handler is None and not root.handlers:
             _handler = logging.StreamHandler()

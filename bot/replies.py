@@ -3,8 +3,8 @@
 A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
 
 from bot import services
 
@@ -33,12 +33,11 @@ class Reply:
     # "model", "safety" (the safety net decided), "button" (a button payload), "engine" (nothing to read)
     # or "error" (something failed inside; the reply is Childline)
     by: str
-    outcomes: FrozenSet[str] = field(default_factory=frozenset)
     # A second concern found in a long message (bot/long_messages.py), offered as a button after the answer.
     also: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        """Plain JSON-ready data (outcomes sorted)."""
+        """Plain JSON-ready data."""
         return {
             "messages": [
                 {"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
@@ -49,7 +48,6 @@ class Reply:
             "confidence": self.confidence,
             "platform": self.platform,
             "by": self.by,
-            "outcomes": sorted(self.outcomes),
             "also": self.also,
         }
 
@@ -61,7 +59,7 @@ class Reply:
             for m in data["messages"]
         )
         fields = {key: data[key] for key in ("concern", "intent", "confidence", "platform", "by")}
-        return cls(messages=messages, outcomes=frozenset(data["outcomes"]), also=data.get("also"), **fields)
+        return cls(messages=messages, also=data.get("also"), **fields)
 
 
 def failure_reply() -> Reply:

@@ -62,3 +62,27 @@ def webhook_secret() -> str:
 def stats_db() -> Path:
     """Where the anonymous counts live."""
     return Path(os.environ.get("SIGNPOST_STATS_DB", "signpost-stats.db"))
+
+
+def _number(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds or messages, not {value!r}.") from None
+
+
+def turn_deadline() -> float:
+    """Seconds a young person waits at most for the engine's answer; past it they get 999 and Childline, and a
+    hung engine is restarted (`SIGNPOST_TURN_DEADLINE`, default 5)."""
+    return _number("SIGNPOST_TURN_DEADLINE", 5.0)
+
+
+def telegram_rate() -> float:
+    """Bot API requests a second, throttled ahead of Telegram's limit (`SIGNPOST_TELEGRAM_RATE`, default 30;
+    0 for no throttling, e.g. against a test server)."""
+    return _number("SIGNPOST_TELEGRAM_RATE", 30.0)
+
+
+# Environment variables only the Telegram process may see: the engine process is started without them.
+SECRET_ENVIRONMENT = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")

@@ -201,11 +201,24 @@ class Stats:
         return {week: totals.get(week, {}) for week in weeks_between(first, last)}
 
 
+def _rows_of(**counts: object) -> Counter:
+    """The checked rows `Stats.record(**counts)` would add, whatever keywords it takes: it is run on a stand-in
+    whose `add` keeps them, so every field `record` knows flows through the batches below unchanged."""
+    kept: Counter = Counter()
+
+    class _Keep:
+        @staticmethod
+        def add(rows: Mapping[Tuple[str, str, str], int]) -> None:
+            kept.update(rows)
+
+    Stats.record(_Keep(), **counts)  # type: ignore[arg-type]
+    return kept
+
+
 class CountBatch:
     """Counts gathered in memory and written to the statistics database together by `flush()`.
 
-    It holds only numbers per (day, key), like the database. The engine process flushes whenever it has no message
-    waiting, and at least every `FLUSH_EVERY` records under load: one transaction instead of one per turn.
+    It holds only numbers per (day, key), like the database: one transaction instead of one per turn.
     """
 
     FLUSH_EVERY = 100
@@ -215,15 +228,9 @@ class CountBatch:
         self._counts: Counter = Counter()
         self.records = 0  # record() calls since the last flush
 
-    def record(
-        self,
-        concerns: Iterable[str] = (),
-        platforms: Iterable[str] = (),
-        outcomes: Iterable[str] = (),
-        day: Union[None, str, date] = None,
-    ) -> None:
-        """As `Stats.record`, kept in memory until `flush()`."""
-        self._counts.update(_rows(concerns, platforms, outcomes, day))
+    def record(self, **counts: object) -> None:
+        """As `Stats.record` (same keywords, checked at once), kept in memory until `flush()`."""
+        self._counts.update(_rows_of(**counts))
         self.records += 1
         if self.records >= self.FLUSH_EVERY:
             self.flush()

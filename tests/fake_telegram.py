@@ -117,10 +117,14 @@ class FakeTelegram:
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._floods: Dict[str, List[int]] = {}
+        self._failures: Dict[str, List[int]] = {}
         self._runner: Optional[web.AppRunner] = None
         self._closing = False
         self._in_flight = 0
         self.port = 0
+        self.refuse_webhooks: Optional[str] = None  # setWebhook answers this error (Telegram's words) if set
+        self.undeletable: set = set()  # (chat id, message id) Telegram refuses to delete (e.g. too old)
+        self.raw_updates: List[Dict[str, Any]] = []  # every update pushed, as sent
 
     # ---------------------------------------------------------------- server life
 
@@ -230,9 +234,18 @@ class FakeTelegram:
             data["has_protected_content"] = True
         return data
 
+    async def push_raw(self, update: Dict[str, Any]) -> int:
+        """Deliver any update body as it is given (an id is added): e.g. one in an older Bot API shape."""
+        return await self._push(update)
+
+    def fail(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Make the next `times` calls to `method` fail with this HTTP status (e.g. 500, as a broken server)."""
+        self._failures.setdefault(method, []).extend([status] * times)
+
     async def _push(self, update: Dict[str, Any]) -> int:
         """Deliver one update: POST it to the webhook if one is set, else queue it for getUpdates."""
         update = {"update_id": next(self._update_ids), **update}
+        self.raw_updates.append(update)
         if self.webhook and self.webhook.get("url"):
             return await self.post_to_webhook(update, self.webhook.get("secret_token"))
         self._updates.append(update)
@@ -321,6 +334,9 @@ class FakeTelegram:
             self._changed.notify_all()
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
+        failures = self._failures.get(method)
+        if failures:
+            return _error(failures.pop(0), "Internal Server Error")
         floods = self._floods.get(method)
         if floods:
             retry_after = floods.pop(0)
@@ -377,6 +393,8 @@ class FakeTelegram:
         return True
 
     async def api_setWebhook(self, params: Dict[str, Any]) -> bool:
+        if self.refuse_webhooks:
+            raise ApiError(self.refuse_webhooks)
         self.webhook = dict(params)
         return True
 
@@ -418,6 +436,8 @@ class FakeTelegram:
 
     async def api_deleteMessage(self, params: Dict[str, Any]) -> bool:
         chat = self.chat(int(params["chat_id"]))
+        if (chat.chat_id, int(params["message_id"])) in self.undeletable:
+            raise ApiError("Bad Request: message can't be deleted")
         if chat.alive.pop(int(params["message_id"]), None) is None:
             raise ApiError("Bad Request: message to delete not found")
         return True
@@ -427,6 +447,8 @@ class FakeTelegram:
         if not 1 <= len(ids) <= MAX_DELETE:
             raise ApiError("Bad Request: too many message identifiers specified")
         chat = self.chat(int(params["chat_id"]))
+        if any((chat.chat_id, int(m)) in self.undeletable for m in ids):
+            raise ApiError("Bad Request: message can't be deleted")
         for message_id in ids:  # ids that are already gone are skipped, as Telegram does
             chat.alive.pop(int(message_id), None)
         return True

@@ -36,3 +36,27 @@ def _slot_names(cls):
             if slot.startswith("__") and not slot.endswith("__"):
                 slot = f"_{klass.__name__.lstrip('_')}{slot}"
             yield slot
+
+
+class InProcessEngine:
+    """The test session's engine, in this process, with the engine process's steps: the reply, then the counting
+    step (`Engine.count`), and "count this" (`count(**counts)`) written to `stats`."""
+
+    def __init__(self, engine, stats=None):
+        from bot.engine import Engine
+
+        self.engine = Engine(engine.agent, stats) if stats is not None else engine
+        self.stats = stats
+        self.tracker_store = self.engine.tracker_store
+
+    async def reply(self, conversation_id, text):
+        reply = await self.engine.reply(conversation_id, text)
+        await self.engine.count(conversation_id)
+        return reply
+
+    async def forget(self, conversation_id):
+        await self.engine.forget(conversation_id)
+
+    async def count(self, **counts):
+        if self.stats is not None:
+            self.stats.record(**counts)

@@ -47,14 +47,14 @@ from aiohttp import web
 from spacy.strings import StringStore
 
 from bot import tracker_store
-from bot import telegram as tg
+from bot.channels import telegram as tg
 from bot.engine import Engine
 from bot.privacy import LOG_FORMAT, ContentFreeFormatter, Pseudonymiser, configure_logging
 from bot.safety import _blank_nlp
 from bot.settings import ROOT
 from bot.stats import MEASURES, Stats
 from fake_telegram import FakeTelegram
-from helpers import strings_in
+from helpers import InProcessEngine, strings_in
 from test_telegram import TOKEN, start_bot
 
 SIGNPOST = str(Path(sys.executable).with_name("signpost"))
@@ -382,6 +382,7 @@ async def talk(engine, conversation, script):
             assert buttons, "the script presses a button, but none was offered"
             line = buttons[0].payload
         reply = await engine.reply(conversation, line)
+        await engine.count(conversation)
         replies.append(reply)
         buttons = [b for m in reply.messages for b in m.buttons] or buttons
     return replies
@@ -567,6 +568,8 @@ class LeakyEngine:
         return SimpleNamespace(messages=())
     async def forget(self, conversation_id):
         pass
+    async def count(self, conversation_id):
+        pass
 
 bot.engine.Engine.load = classmethod(lambda cls, **options: LeakyEngine())
 from bot.cli import main
@@ -619,7 +622,7 @@ async def telegram(fake, engine, stats, monkeypatch):
 
     monkeypatch.setattr(tg, "build_application", keep)
     pseudonyms = Pseudonymiser()
-    signpost, stopping, task = await start_bot(fake, Engine(engine.agent, stats), stats, pseudonyms=pseudonyms)
+    signpost, stopping, task = await start_bot(fake, InProcessEngine(engine, stats), stats, pseudonyms=pseudonyms)
 
     async def stop():
         if not stopping.is_set():
@@ -703,7 +706,7 @@ async def test_the_telegram_bot_keeps_no_text(
     search.memory("tracker store", engine.tracker_store)
     search.memory("rasa agent", engine.agent)
     search.spacy()
-    search.heap(canaries, fake.names, fake.chats, fake.calls, fake._updates, *fake_server_http())
+    search.heap(canaries, fake.names, fake.chats, fake.calls, fake._updates, fake.raw_updates, *fake_server_http())
 
     # Output, the database and files once it has stopped.
     await telegram.stop()

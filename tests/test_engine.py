@@ -69,7 +69,10 @@ async def test_a_concern_is_counted_once_per_conversation(engine, conversation_i
     try:
         engine.stats = recorder
         await engine.reply(conversation_id, "he keeps asking me for nudes on snap")
+        assert recorder.calls == [], "counting is a step of its own, after the reply"
+        await engine.count(conversation_id)
         await engine.reply(conversation_id, "he asked for nudes again on snapchat")
+        await engine.count(conversation_id)
     finally:
         engine.stats = None
     (concerns1, platforms1, outcomes1), (concerns2, platforms2, outcomes2) = recorder.calls

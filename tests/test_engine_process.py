@@ -4,6 +4,7 @@ crash answered with Childline and recovered from, and a busy engine never holdin
 import asyncio
 import os
 import signal
+import time
 import uuid
 
 import pytest
@@ -26,9 +27,14 @@ CONVERSATION = (
 
 @pytest.fixture(scope="module")
 async def process(tmp_path_factory):
-    """One engine process for this module (loading the model takes seconds), counting into its own database."""
-    async with EngineProcess(stats_db=tmp_path_factory.mktemp("engine") / "stats.db") as engine:
-        yield engine
+    """One engine process for this module (loading the model takes seconds), counting into its own database; a
+    token in the environment it must not inherit."""
+    os.environ["TELEGRAM_BOT_TOKEN"] = TOKEN
+    try:
+        async with EngineProcess(stats_db=tmp_path_factory.mktemp("engine") / "stats.db", deadline=5.0) as engine:
+            yield engine
+    finally:
+        os.environ.pop("TELEGRAM_BOT_TOKEN", None)
 
 
 pytestmark = pytest.mark.asyncio(scope="module")
@@ -63,7 +69,8 @@ async def test_a_crashed_engine_answers_with_childline_then_recovers(process):
     os.kill(process._process.pid, signal.SIGKILL)
     failed = await asyncio.wait_for(waiting, 30)
     assert failed.by == "error" and "0800 1111" in failed.messages[0].text
-    recovered = await asyncio.wait_for(process.reply(uuid.uuid4().hex, "/greet"), 300)
+    await asyncio.wait_for(process.start(), 300)  # a restart takes longer than a turn's deadline
+    recovered = await asyncio.wait_for(process.reply(uuid.uuid4().hex, "/greet"), 30)
     assert recovered.by == "button" and recovered.intent == "greet"
 
 
@@ -86,6 +93,59 @@ async def test_a_busy_engine_does_not_hold_up_other_chats(process, tmp_path):
             finally:
                 stop.set()
                 await asyncio.wait_for(task, 30)
+
+
+async def test_a_frozen_engine_gets_the_failure_reply_by_the_deadline_and_is_restarted(process, caplog):
+    process.deadline = 1.0
+    frozen = process._process.pid
+    try:
+        os.kill(frozen, signal.SIGSTOP)  # hung: as if one turn never ended
+        await process.count(outcomes=["picture_deleted"])  # written to the frozen engine: must not be lost
+        started = time.monotonic()
+        replies = await asyncio.gather(*(process.reply(uuid.uuid4().hex, "i want to die") for _ in range(5)))
+        waited = time.monotonic() - started
+        assert waited <= process.deadline + 1.0, waited
+        assert all(r.by == "error" and "999" in r.messages[0].text and "0800 1111" in r.messages[0].text
+                   for r in replies)
+        assert "did not answer within 1.0 s" in caplog.text
+        await asyncio.wait_for(process.start(), 300)
+        with pytest.raises(ProcessLookupError):
+            os.kill(frozen, 0)  # killed (and reaped), not left frozen
+    finally:
+        process.deadline = 5.0
+    await asyncio.wait_for(process.start(), 300)
+    assert process._process.pid != frozen
+    assert (await process.reply(uuid.uuid4().hex, "/self_harm")).intent == "self_harm"
+    with Stats(process.stats_db) as stats:
+        for _ in range(100):
+            if any("picture_deleted" in day for day in stats.daily("outcomes").values()):
+                break
+            await asyncio.sleep(0.05)
+        assert sum(day.get("picture_deleted", 0) for day in stats.daily("outcomes").values()) == 1
+
+
+async def test_the_engine_process_gets_no_token_and_dumps_no_core(process):
+    environ = open(f"/proc/{process._process.pid}/environ", "rb").read()
+    assert b"TELEGRAM_BOT_TOKEN" not in environ and b"TELEGRAM_WEBHOOK_SECRET" not in environ
+    limits = open(f"/proc/{process._process.pid}/limits").read()
+    core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+    assert core.split()[4:6] == ["0", "0"], core
+
+
+async def test_count_this_from_the_telegram_side_reaches_the_database(process):
+    with Stats(process.stats_db) as stats:
+        def exits():
+            return sum(c.get("quick_exit", 0) for c in stats.daily("outcomes").values())
+
+        before = exits()
+        await process.count(outcomes=["quick_exit"])
+        await process.count(outcomes=["not-a-known-outcome"])  # refused by the engine process, logged
+        for _ in range(100):
+            if exits() > before:
+                break
+            await asyncio.sleep(0.05)
+        assert exits() == before + 1
+    assert (await process.health())["statistics"] == "ok"
 
 
 async def test_close_stops_the_engine_process(tmp_path):

@@ -15,6 +15,22 @@ def _texts(reply):
     return [m.text for m in reply.messages]
 
 
+async def counted_outcomes(engine, conversation_id):
+    """The outcomes the counting step records for the conversation's latest turn."""
+    outcomes = []
+
+    class Recorder:
+        def record(self, outcomes=(), **counts):
+            outcomes.extend(outcomes)
+
+    engine.stats = Recorder()
+    try:
+        await engine.count(conversation_id)
+    finally:
+        engine.stats = None
+    return outcomes
+
+
 @pytest.mark.parametrize(
     "text",
     ["i took a load of tablets", "i think i took too many", "i cut too deep and it wont stop bleeding",
@@ -26,7 +42,7 @@ async def test_already_hurt_answers_start_with_999(engine, conversation_id, text
     first = _texts(reply)[0]
     assert first.startswith("Please call 999 now, or go to A&E.")
     assert "Paracetamol" in first and first.index("999") < first.index("0800 1111")
-    assert "crisis_answer_shown" in reply.outcomes
+    assert "crisis_answer_shown" in await counted_outcomes(engine, conversation_id)
 
 
 async def test_about_to_still_gets_childline_first_with_999_beside_it(engine, conversation_id):
@@ -49,7 +65,7 @@ async def test_abuse_answers_never_ask_which_app_or_who(engine, conversation_id,
     assert "not your fault" in text_out and "999" in text_out and "0800 1111" in text_out
     assert not WHICH_APP.search(text_out) and not ASKS_WHO_WHERE_WHEN.search(text_out)
     assert "?" not in text_out
-    assert "crisis_answer_shown" in reply.outcomes
+    assert "crisis_answer_shown" in await counted_outcomes(engine, conversation_id)
 
 
 @pytest.mark.parametrize("text", ["Привет, как дела? Мне нужна помощь", "مرحبا كيف حالك", "hola que tal estas amigo"])

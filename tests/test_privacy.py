@@ -339,3 +339,45 @@ async def test_same_replies_as_rasas_own_store_and_no_text_kept(domain):
     assert tracker.get_slot("platform") in ("snapchat", "instagram")
     # The stock store, on the same conversation, keeps the text: the comparison is not vacuous.
     assert any(CANARY in s for s in strings_in(stock.tracker_store))
+
+
+@pytest.mark.parametrize("name", ["telegram.ext.Updater", "telegram._bot", "httpx", "apscheduler.scheduler",
+                                  "aiohttp.server", "asyncio"])
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.CRITICAL])
+def test_library_loggers_never_print_an_update_at_any_level(caplog, name, level):
+    """python-telegram-bot logs an update it can't read at CRITICAL, whole; no library record keeps what it was
+    given, whichever handler formats it (here pytest's own), and whatever the logger's level."""
+    configure_logging()
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    try:
+        try:
+            raise ValueError(f"could not read {CANARY}")
+        except ValueError as error:
+            logger.log(level, "Error while parsing updates! Received data was %r", {"text": CANARY}, exc_info=error)
+        logger.log(level, f"an f-string first line\n{CANARY} on the next")
+        logger.log(level, {"text": CANARY})
+    finally:
+        logger.setLevel(previous)
+    assert len(caplog.records) == 3
+    assert CANARY not in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "Error while parsing updates! Received data was ... (ValueError)", "an f-string first line", "<dict>"]
+
+
+def test_signposts_own_loggers_keep_their_arguments(caplog):
+    configure_logging()
+    logging.getLogger("bot.channels.telegram.updates").warning("Skipped update %s (%s)", 7, "poll")
+    assert caplog.records[-1].getMessage() == "Skipped update 7 (poll)"
+
+
+def test_no_core_dumps_in_a_process_that_asks_for_none():
+    import subprocess
+    import sys
+
+    code = ("import ctypes, resource; from bot.privacy import no_core_dumps; no_core_dumps(); "
+            "print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["(0,", "0)", "0"], out  # PR_GET_DUMPABLE answers 0

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot import telegram as tg
+from bot.channels import telegram as tg
 from bot.privacy import Pseudonymiser
 from bot.stats import Stats
 from fake_telegram import FakeTelegram
+from helpers import InProcessEngine
 
 TOKEN = "4839574812:AAF-canary-token-never-logged_XyZ"
 ALICE, BOB = 1001, 2002
@@ -31,29 +32,31 @@ def stats(tmp_path):
         yield db
 
 
-class RecordingEngine:
-    """The real engine, noting which conversation ids it was given (ids only, never text)."""
+class RecordingEngine(InProcessEngine):
+    """The real engine (counting into `stats`), noting which conversation ids it was given (ids only, never text)."""
 
-    def __init__(self, engine):
-        self.engine = engine
-        self.stats = engine.stats
+    def __init__(self, engine, stats=None):
+        super().__init__(engine, stats)
         self.conversations = []
 
     async def reply(self, conversation_id, text):
         self.conversations.append(conversation_id)
-        return await self.engine.reply(conversation_id, text)
+        return await super().reply(conversation_id, text)
 
     async def forget(self, conversation_id):
         self.conversations.append(conversation_id)
-        await self.engine.forget(conversation_id)
+        await super().forget(conversation_id)
 
 
-async def start_bot(fake, engine, stats, webhook=None, pseudonyms=None):
-    """Build and serve the bot against the fake server; returns (signpost, stop event, serving task)."""
-    signpost = tg.SignpostBot(engine, pseudonyms or Pseudonymiser(), stats)
+async def start_bot(fake, engine, stats, webhook=None, pseudonyms=None, **limits):
+    """Build and serve the bot against the fake server; returns (signpost, stop event, serving task). An engine
+    without `count` (the session's in-process one) counts into `stats`, as the engine process would."""
+    if not hasattr(engine, "count"):
+        engine = InProcessEngine(engine, stats)
+    signpost = tg.SignpostBot(engine, pseudonyms or Pseudonymiser())
     application = tg.build_application(TOKEN, signpost, base_url=fake.base_url, webhook=webhook is not None)
     if webhook is not None:
-        webhook = tg.WebhookServer(application, *webhook)
+        webhook = tg.WebhookServer(application, *webhook, **limits)
     stop = asyncio.Event()
     task = asyncio.create_task(tg.serve(application, stop, webhook))
     ready = "getUpdates" if webhook is None else "setWebhook"
@@ -66,7 +69,7 @@ async def start_bot(fake, engine, stats, webhook=None, pseudonyms=None):
 @pytest.fixture
 async def bot(fake, engine, stats):
     """The bot running with long polling against the fake server."""
-    recording = RecordingEngine(engine)
+    recording = RecordingEngine(engine, stats)
     signpost, stop, task = await start_bot(fake, recording, stats)
     signpost.recording = recording
     yield signpost
@@ -299,7 +302,7 @@ async def test_an_internal_error_is_logged_bare_and_the_young_person_gets_childl
         await fake.wait_for_replies(ALICE, sent)
         assert "0800 1111" in fake.bot_text(ALICE, sent)
         [record] = errors(caplog)
-        assert re.fullmatch(r"RuntimeError in telegram\.py:\d+ \w+", record.getMessage())
+        assert re.fullmatch(r"RuntimeError in handlers\.py:\d+ \w+", record.getMessage())
         assert record.exc_info is None and "4471" not in caplog.text and str(ALICE) not in caplog.text
     finally:
         stop.set()
@@ -375,8 +378,21 @@ def test_chat_memory_keeps_numbers_within_48_hours_only():
     assert len(memory) == 1
 
 
-def test_chat_memory_is_bounded_per_chat():
-    memory = tg.ChatMemory(max_ids=3)
-    for message_id in range(1, 6):
+def test_chat_memory_keeps_a_range_not_every_id_and_forgets_the_least_recent_chat_first():
+    memory = tg.ChatMemory(max_chats=2)
+    for message_id in range(1, 2801):
         memory.seen(ALICE, message_id)
-    assert memory.take_all(ALICE) == [5, 4, 3]
+    memory.seen(BOB, 7)
+    assert len(memory._chats[ALICE].marks) == 1, "one mark per few minutes, not one entry per message"
+    memory.seen(ALICE, 2801)  # Alice is now the most recent: a third chat pushes Bob out
+    memory.seen(3003, 1)
+    assert set(memory._chats) == {ALICE, 3003}
+    assert memory.take_all(ALICE) == list(range(2801, 0, -1))
+    assert memory.take_all(BOB) == []
+
+
+def test_chat_memory_keeps_at_most_a_few_live_keyboards_per_chat():
+    memory = tg.ChatMemory(max_keyboards=2)
+    for message_id in (1, 2, 3):
+        memory.add_buttons(ALICE, message_id, ["/greet"])
+    assert memory.take_buttons(ALICE, 1) is None and memory.take_buttons(ALICE, 3) == ("/greet",)

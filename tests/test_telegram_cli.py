@@ -11,7 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot import telegram as tg
+from bot.channels import telegram as tg
+from bot.channels.telegram import app as telegram_app
 from bot.cli import main
 from fake_telegram import FakeTelegram
 
@@ -54,22 +55,25 @@ def fake_on_a_thread(token):
 
 
 class InProcess:
-    """Stands in for the engine process: the test session's engine, without starting a second one."""
+    """Stands in for the engine process: never started (the token is refused first)."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, **options):
+        self.started = False
 
-    async def __aenter__(self):
-        return self.engine
+    async def start(self):
+        self.started = True
 
-    async def __aexit__(self, *exc):
+    async def close(self):
         pass
+
+    async def health(self):
+        return {}
 
 
 def test_a_rejected_token_is_reported_without_printing_it(engine, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "stats.db"))
-    monkeypatch.setattr(tg, "EngineProcess", lambda **options: InProcess(engine))
+    monkeypatch.setattr(telegram_app, "EngineProcess", InProcess)
     with fake_on_a_thread("1234:the-token-the-server-expects") as fake:
         status = tg.main(api_url=fake.base_url)
         assert [c.method for c in fake.calls] == ["getMe"]
@@ -106,6 +110,39 @@ async def test_signpost_telegram_answers_and_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_the_telegram_process_does_not_load_rasa():
-    code = "import sys, bot.telegram, bot.privacy; print('rasa' in sys.modules, 'tensorflow' in sys.modules)"
+    code = "import sys, bot.channels.telegram, bot.privacy; print('rasa' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_telegrams_reason_is_named_and_no_session_is_left_open_on_a_failed_start(monkeypatch, tmp_path, capsys,
+                                                                                   caplog):
+    import gc
+    import socket
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr(telegram_app, "EngineProcess", InProcess)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with fake_on_a_thread(TOKEN) as fake:
+        fake.refuse_webhooks = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+        status = tg.main(webhook_url=f"http://127.0.0.1:{port}/hook", port=port, api_url=fake.base_url)
+    gc.collect()
+    out, err = capsys.readouterr()
+    assert status == 1
+    # python-telegram-bot keeps Telegram's words, with its own capitals ("Bad webhook: an https url must be ...").
+    assert "an https url must be provided for webhook" in err.lower() and "BadRequest" in err
+    assert SECRET_PART not in out + err
+    assert "Unclosed" not in caplog.text + err
+
+
+def test_a_rejected_token_leaves_no_session_open(monkeypatch, capsys, caplog):
+    import gc
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr(telegram_app, "EngineProcess", InProcess)
+    with fake_on_a_thread("1234:the-token-the-server-expects") as fake:
+        assert tg.main(api_url=fake.base_url) == 1
+    gc.collect()
+    assert "Unclosed" not in caplog.text + capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""bot/telegram_http.py: python-telegram-bot's Bot API calls over aiohttp, against real HTTP servers on 127.0.0.1."""
+"""bot/channels/telegram/http.py: python-telegram-bot's Bot API calls over aiohttp, against real HTTP servers on 127.0.0.1."""
 
 import asyncio
 import json
@@ -13,7 +13,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from bot.telegram_http import AiohttpRequest, with_aiohttp
+from bot.channels.telegram.http import AiohttpRequest, with_aiohttp
 from fake_telegram import BOT_USER, FakeTelegram
 
 TOKEN = "4839574812:AAF-canary-token-never-logged_XyZ"

@@ -39,6 +39,7 @@ def _worker(model_path, db_path, ready, start, worker):
             for number in range(PER_WORKER):
                 for text in CONVERSATION:
                     await engine.reply(f"worker{worker}-{number}", text)
+                    await engine.count(f"worker{worker}-{number}")
 
         asyncio.run(talk())
 
@@ -70,6 +71,7 @@ async def test_two_workers_sharing_one_database_count_exactly(engine, tmp_path):
         try:
             for text in CONVERSATION:
                 await engine.reply("reference-conversation", text)
+                await engine.count("reference-conversation")
         finally:
             engine.stats = previous
         one = totals(alone)
