@@ -17,18 +17,18 @@ def _texts(reply):
 
 async def counted_outcomes(engine, conversation_id):
     """The outcomes the counting step records for the conversation's latest turn."""
-    outcomes = []
+    shown = []
 
     class Recorder:
         def record(self, outcomes=(), **counts):
-            outcomes.extend(outcomes)
+            shown.extend(outcomes)
 
     engine.stats = Recorder()
     try:
         await engine.count(conversation_id)
     finally:
         engine.stats = None
-    return outcomes
+    return shown
 
 
 @pytest.mark.parametrize(
