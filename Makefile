@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 BIN := .venv/bin
 
-.PHONY: chat test bench model install clean
+.PHONY: chat test bench model install clean dashboard-shot
 
 chat: model
 	@$(BIN)/signpost chat
@@ -13,6 +13,10 @@ test: model
 
 bench: model
 	$(BIN)/python -m benchmarks.run
+
+# A screenshot of the moderators' dashboard front page (made-up demo counts), for a reviewer: needs chromium.
+dashboard-shot: install
+	$(BIN)/python -m bot.stats.browser dashboard-shot.png
 
 # Trains only when the training data or config changed (the model's name carries their fingerprint).
 model: install

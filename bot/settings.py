@@ -27,6 +27,14 @@ def webhook_secret() -> str:
     return os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
 
 
+def default_stats_db() -> Path:
+    """The statistics database's fixed default: the user's data folder (XDG), `~/.local/share/signpost/stats.db`."""
+    data_home = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data_home) if data_home and Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+    return base / "signpost" / "stats.db"
+
+
 def stats_db() -> Path:
-    """Where the anonymous counts live."""
-    return Path(os.environ.get("SIGNPOST_STATS_DB", "signpost-stats.db"))
+    """Where the anonymous counts live: SIGNPOST_STATS_DB (the service's settings), or `default_stats_db()`."""
+    configured = os.environ.get("SIGNPOST_STATS_DB", "").strip()
+    return Path(configured).expanduser() if configured else default_stats_db()

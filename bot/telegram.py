@@ -598,7 +598,7 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
          api_url: Optional[str] = None) -> int:
     """`signpost telegram`: check the settings, load the model, run until stopped. Returns the exit status."""
     from bot.settings import stats_db, telegram_token, webhook_secret
-    from bot.stats import Stats
+    from bot.stats import Stats, StatsLocationError
 
     token = telegram_token()
     if not token:
@@ -609,7 +609,11 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
     if webhook_url and not SECRET_TOKEN.match(secret):
         print("TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters).", file=sys.stderr)
         return 2
-    stats = Stats(stats_db())
+    try:
+        stats = Stats(stats_db())  # the bot's own run: may start a new, empty statistics database
+    except StatsLocationError as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         asyncio.run(_serve_with_engine(token, stats, webhook_url and (webhook_url, secret, listen, port), api_url))
     except InvalidToken:  # its message would contain the token: never print it

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from bot import stats as S
-from bot.concerns import CONCERNS
 from bot.stats import HIDDEN, MEASURES, SMALL, Cell, CountBatch, Stats, migrations, primary, protect_row
+from bot.stats.release import CONCERN_KEYS
 
-ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes"]
+ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes", "m003_failure_daily"]
+DAILY = ("concern_daily", "platform_daily", "outcome_daily", "failure_daily")
 
 
 def applied(db):
@@ -35,12 +36,12 @@ def test_fresh_database_gets_the_whole_schema_in_wal_mode(tmp_path):
     with Stats(tmp_path / "s.db") as stats:
         assert applied(stats.db) == ALL_MIGRATIONS
         assert stats.db.journal_mode == "wal"
-        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+        for table in DAILY:
             assert stats.db[table].columns_dict == {"day": str, "key": str, "count": int}
             assert stats.db[table].pks == ["day", "key"]
             assert ("key", "day") in indexed_columns(stats.db, table)
         # Counts only: no table has an id, a time or a free-text column.
-        assert set(stats.db.table_names()) == {"_sqlite_migrations", "concern_daily", "platform_daily", "outcome_daily"}
+        assert set(stats.db.table_names()) == {"_sqlite_migrations", *DAILY}
 
 
 def test_reopening_applies_nothing_twice(tmp_path):
@@ -70,9 +71,9 @@ def test_older_database_is_migrated_and_keeps_its_counts(tmp_path, with_migratio
     path = tmp_path / "old.db"
     _old_schema(path, with_migrations_table)
     with Stats(path) as stats:
-        assert applied(stats.db)[-1] == "m002_key_day_indexes"
+        assert applied(stats.db)[-1] == "m003_failure_daily"
         assert set(applied(stats.db)) == set(ALL_MIGRATIONS)
-        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+        for table in DAILY:
             assert ("key", "day") in indexed_columns(stats.db, table)
         stats.record(concerns=["sextortion"], day="2026-11-02")
         assert stats.daily("concerns") == {"2026-11-02": {"sextortion": 5}}
@@ -280,16 +281,19 @@ def test_weekly_release_covers_complete_weeks_only(filled):
     rel = S.release(filled, "concerns", today=TODAY)
     assert rel.weeks == ["2026-W44", "2026-W45", "2026-W46"]
     header = rel.header()
-    assert header[0] == "week" and header[-1] == "total" and header[1:-1] == list(CONCERNS)
+    assert header[:2] == ["week", "starts"] and header[-1] == "total" and header[2:-1] == list(CONCERN_KEYS)
+    assert "greet" not in header and "out_of_scope" not in header  # not concerns
     row = dict(zip(header, rel.table()[0]))
+    assert row["starts"] == "2026-10-26"
     assert row["sextortion"] == "20"  # 21 a week, rounded
     assert row["self_harm"] == SMALL
-    assert row["greet"] == "0"
     # The total 22 shows as 20 (18..22); minus sextortion's 20 (18..22) the small cell could only be 1 to 4,
     # so the total is withheld.
     assert row["total"] == HIDDEN
     with_running = S.release(filled, "concerns", today=TODAY, include_current_week=True)
     assert with_running.weeks[-1] == "2026-W47"
+    with pytest.raises(ValueError):
+        S.release(filled, "concerns", "month", today=TODAY, include_current_week=True)
 
 
 def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
@@ -297,17 +301,28 @@ def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
         stats.record(concerns=["sextortion"], day="2026-12-20")
         stats.record(concerns=["sextortion"], day="2027-01-04")
         rel = S.release(stats, "concerns", today=date(2027, 2, 1))
-    assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01"]
-    assert [rel.rows[w][CONCERNS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL]
+    # Every complete week from the first count: 2026 has 53 ISO weeks.
+    assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01", "2027-W02", "2027-W03", "2027-W04"]
+    assert [rel.rows[w][CONCERN_KEYS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL,
+                                                                                      "0", "0", "0"]
 
 
-def test_csv_holds_the_released_table(filled, tmp_path):
+def test_csv_is_long_with_numbers_and_a_flag(filled, tmp_path):
     rel = S.release(filled, "concerns", today=TODAY)
     S.write_csv(rel, tmp_path / "out.csv")
     with open(tmp_path / "out.csv", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == rel.header()
-    assert rows[1:] == rel.table()
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["period_kind", "period", "period_start", "period_end", "key", "label", "count",
+                             "suppressed"]
+    by = {(r["period"], r["key"]): r for r in rows}
+    assert by[("2026-W44", "sextortion")]["count"] == "20" and by[("2026-W44", "sextortion")]["suppressed"] == ""
+    assert by[("2026-W44", "self_harm")]["count"] == "" and by[("2026-W44", "self_harm")]["suppressed"] == "under 10"
+    assert by[("2026-W44", "total")]["count"] == "" and by[("2026-W44", "total")]["suppressed"] == "hidden"
+    assert by[("2026-W44", "sextortion")]["period_start"] == "2026-10-26"
+    assert by[("2026-W44", "sextortion")]["period_end"] == "2026-11-01"
+    for row in rows:  # every count is a whole number or empty, never text
+        assert row["count"] == "" or row["count"].isdigit()
+        assert (row["count"] == "") == (row["suppressed"] != "")
 
 
 def test_chart_is_a_real_png(filled, tmp_path):
@@ -318,18 +333,25 @@ def test_chart_is_a_real_png(filled, tmp_path):
     assert len(data) > 20_000
 
 
+EXPORT_TABLES = {"concerns", "platforms", "outcomes", "failures_by_concern", "failures_by_turn", "release",
+                 "finest_period", "period_kinds"}
+
+
 def test_export_holds_only_released_tables(filled, tmp_path):
     path = S.export(filled, tmp_path / "release.db", today=TODAY)
     db = Database(path)
-    assert set(db.table_names()) == {"concerns_weekly", "platforms_weekly", "outcomes_weekly", "release"}
-    rows = list(db["concerns_weekly"].rows)
-    assert {r["week"] for r in rows} == {"2026-W44", "2026-W45", "2026-W46"}
-    by_key = {(r["week"], r["key"]): r for r in rows}
+    assert set(db.table_names()) == EXPORT_TABLES
+    rows = list(db["concerns"].rows_where("period_kind = 'week'"))
+    assert {r["period"] for r in rows} == {"2026-W44", "2026-W45", "2026-W46"}
+    by_key = {(r["period"], r["key"]): r for r in rows}
     assert by_key[("2026-W44", "sextortion")]["shown"] == "20" and by_key[("2026-W44", "sextortion")]["value"] == 20
     assert by_key[("2026-W44", "self_harm")]["shown"] == SMALL and by_key[("2026-W44", "self_harm")]["value"] is None
     assert by_key[("2026-W44", "total")]["shown"] == HIDDEN
-    for row in rows:
-        assert row["value"] is None or row["value"] == 0 or (row["value"] >= 10 and row["value"] % 5 == 0)
+    assert by_key[("2026-W44", "sextortion")]["label"] == "Blackmail with an image (sextortion)"
+    for table in ("concerns", "platforms", "outcomes", "failures_by_concern", "failures_by_turn"):
+        for row in db[table].rows:
+            assert row["value"] is None or row["value"] == 0 or (row["value"] >= 10 and row["value"] % 5 == 0)
+            assert (row["value"] is None) == (row["suppressed"] in (SMALL, HIDDEN))
     assert db["release"].get(1)["released_on"] == "2026-11-18"
     # The exported file carries no daily table and no migration history.
     raw = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
@@ -373,7 +395,8 @@ def test_cli_stats_prints_protected_table_and_writes_csv_and_chart(recent, tmp_p
     assert "<10" in result.output
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     with open(tmp_path / "t.csv", newline="") as f:
-        assert next(csv.reader(f))[0] == "week"
+        assert next(csv.reader(f))[:2] == ["period_kind", "period"]
+    assert "finest period" in result.output
 
 
 def test_cli_stats_export(recent, tmp_path, monkeypatch):
@@ -382,7 +405,7 @@ def test_cli_stats_export(recent, tmp_path, monkeypatch):
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(recent))
     result = CliRunner().invoke(main, ["stats", "export", str(tmp_path / "r.db")])
     assert result.exit_code == 0, result.output
-    rows = list(Database(tmp_path / "r.db")["concerns_weekly"].rows_where("key = 'sextortion'"))
+    rows = list(Database(tmp_path / "r.db")["concerns"].rows_where("key = 'sextortion' and period_kind = 'week'"))
     assert rows and all(row["shown"] in ("0", "<10", "10", "15", "20") for row in rows)
 
 
