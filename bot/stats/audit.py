@@ -1,8 +1,8 @@
 """Secondary suppression across a whole release: every period, every table of a measure, checked together.
 
 A release shows the same counts several ways: per week, per month, per quarter, since launch, and each row's total;
-failures are shown by concern, by turn and by kind, three views of the same answers. Subtracting one released
-number from another could narrow a "<10" (a quarter of 15 made of two weeks under 10 says each week was at least 4).
+failures are shown by concern and by turn, two views of the same answers. Subtracting one released number from
+another could narrow a "<10" (a quarter of 15 made of two weeks under 10 says each week was at least 4).
 
 What anyone can know from a release is the set of "worlds": whole-number weekly counts, never negative, that would
 have given exactly the released table (each shown number's range: 0, 1 to 9, or the multiple of 5 give or take 2;
@@ -11,10 +11,12 @@ released "<10" can still be 1 and can still be 9 (the values one count can take 
 enough). This module finds, for each "<10", the smallest and largest value it can take with an integer programme
 (scipy's HiGHS), and withholds ("hidden") other numbers until every "<10" keeps the whole range 1 to 9.
 
-Weekly counts of the first view are always shown (after primary protection); what gets withheld is chosen in this
-order: for a weekly "<10", the week's total, then other totals, the other views, then the same count over longer
-periods, finer first (so the longer periods, the ones that pass 10, stay visible); a "<10" of a longer period is
-simply withheld itself. Withholding only ever removes facts, so a "<10" checked safe stays safe.
+The first view's weekly counts are always shown (after primary protection): they are the base every other number
+is made of, so keeping each of their "<10" whole protects every small count, shown or not. What gets withheld is
+chosen in this order: for such a "<10", its week's total, then other totals, then the same count over longer
+periods, finer first (so the longer periods, the ones that pass 10, stay visible), then the other views, a "<10" or
+a 0 before a number; any other "<10" is simply withheld itself. Withholding only ever removes facts, so a "<10"
+checked safe stays safe.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.stats.disclosure import HIDDEN, SMALL, THRESHOLD, Cell, interval, prima
 from bot.stats.periods import PERIODS, Period
 
 TOTAL_KEY = -1
+TRIALS = 4  # candidates tried one by one before withholding the best-ranked
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Margin:
     name: str
     keys: Tuple[str, ...]
     with_total: bool
+    kinds: Tuple[str, ...] = PERIODS  # the kinds of period it is released for
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class _Problem:
         self.cells: List[CellRef] = []
         rows, cols = [], []
         for m, margin in enumerate(margins):
-            for kind in PERIODS:
+            for kind in margin.kinds:
                 for period in periods.get(kind, []):
                     keys = list(range(len(margin.keys))) + ([TOTAL_KEY] if margin.with_total else [])
                     for key in keys:
@@ -122,7 +126,8 @@ def protect(margins: Sequence[Margin], counts: Sequence[np.ndarray],
         ref = problem.cells[i]
         if i in hideable and (ref.period.kind != "week" or ref.key == TOTAL_KEY):
             keys = range(len(margins[ref.margin].keys)) if ref.key == TOTAL_KEY else [ref.key]
-            low = sum(weekly_low[(ref.margin, k, w)] for k in keys for w in range(ref.period.first, ref.period.last + 1))
+            low = sum(weekly_low.get((ref.margin, k, w), 0) for k in keys
+                      for w in range(ref.period.first, ref.period.last + 1))
             if low >= 2:
                 released.discard(i)
     small = [i for i in small if i in released]
@@ -170,12 +175,24 @@ def protect(margins: Sequence[Margin], counts: Sequence[np.ndarray],
                 released.discard(cell)
             continue
         while narrowed(cell):
-            # Withhold the best-ranked candidate, and look again (trying each first costs more than it saves).
-            released.discard(_candidates(problem.cells, cell, released & hideable)[0])
+            # Withhold the first of the best-ranked candidates that widens this count again on its own, or else
+            # the best-ranked one, and look again.
+            candidates = _candidates(problem.cells, problem.shown, cell, released & hideable)
+            chosen = candidates[0]
+            for candidate in candidates[:TRIALS]:
+                released.discard(candidate)
+                worlds_before = len(seen)
+                fixed = not narrowed(cell)
+                released.add(candidate)
+                del seen[worlds_before:]  # worlds found without that constraint may break it
+                if fixed:
+                    chosen = candidate
+                    break
+            released.discard(chosen)  # worlds found so far satisfy every remaining constraint: they stay valid
     return {ref: (problem.shown[i] if i in released else Cell(HIDDEN, None)) for i, ref in enumerate(problem.cells)}
 
 
-def _candidates(cells: List[CellRef], cell: int, allowed: Set[int]) -> List[int]:
+def _candidates(cells: List[CellRef], shown: List[Cell], cell: int, allowed: Set[int]) -> List[int]:
     """Released numbers that could be withheld to widen `cell` again, best first (see the module's docstring)."""
     target = cells[cell]
 
@@ -194,13 +211,14 @@ def _candidates(cells: List[CellRef], cell: int, allowed: Set[int]) -> List[int]
             rank = 0
         elif ref.key == TOTAL_KEY:
             rank = 2
-        elif ref.margin != target.margin:
+        elif ref.margin == target.margin and (ref.key == target.key or target.key == TOTAL_KEY):
             rank = 3
-        elif ref.key == target.key or target.key == TOTAL_KEY:
+        elif ref.margin != target.margin:
             rank = 4
         else:
             continue  # another key of the same view, linked only through totals already ranked above
-        ranked.append((rank, length, PERIODS.index(ref.period.kind), j))
+        # Within a rank, a "<10" or a 0 goes before a number that tells more.
+        ranked.append((rank, shown[j].value not in (None, 0), length, PERIODS.index(ref.period.kind), j))
     if not ranked:
         raise AssertionError("a narrowed count with nothing left to withhold")  # weekly counts alone are safe
     return [j for *_, j in sorted(ranked)]

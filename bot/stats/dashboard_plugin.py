@@ -7,6 +7,7 @@
 - Every error is a 400, 403 or 404 page (never a 500 for a bad URL) and one line in the log: no traceback, no local
   variables (Datasette's own handler would print both, so it is blocked).
 - With a password set, anyone not logged in is sent to the login page (datasette-auth-passwords).
+- Every answer that is an error (400 and up) writes one line to the log: method, path and status.
 """
 
 from __future__ import annotations
@@ -97,7 +98,13 @@ def asgi_wrapper(datasette: Any):
                 allowed = path in names and all(sql in dashboard_queries(datasette) for sql in query["sql"])
                 if not allowed:
                     return await _refuse(send, 403, "own SQL is not allowed", path, method)
-            await app(scope, receive, send)
+            async def logged_send(message: Any) -> None:
+                if message.get("type") == "http.response.start" and message.get("status", 200) >= 400:
+                    # One line per error, whatever answered it: the method, the path (never the query) and status.
+                    log.warning("dashboard: %s %s -> %d", method, path, message["status"])
+                await send(message)
+
+            await app(scope, receive, logged_send)
 
         return guarded
 
@@ -120,13 +127,23 @@ def _status(request: Any, exception: BaseException) -> int:
     return 500
 
 
+def _login_wanted(datasette: Any, request: Any) -> bool:
+    return bool(datasette.plugin_config("datasette-auth-passwords")) and not request.actor
+
+
+@hookimpl
+def forbidden(datasette: Any, request: Any, message: str):
+    """Not logged in yet: the login page rather than "Forbidden"."""
+    if _login_wanted(datasette, request):
+        return Response.redirect(datasette.urls.path("/-/login"))
+    return None
+
+
 @hookimpl(tryfirst=True)
 def handle_exception(datasette: Any, request: Any, exception: BaseException):
     async def inner() -> Response:
-        status = _status(request, exception)
-        log.warning("dashboard: %s %s -> %d (%s)", request.method, request.path, status, type(exception).__name__)
-        login = bool((datasette.plugin_config("datasette-auth-passwords") or {}))
-        if isinstance(exception, Forbidden) and login and not request.actor:
+        status = _status(request, exception)  # the wrapper above logs the one line
+        if isinstance(exception, Forbidden) and _login_wanted(datasette, request):
             return Response.redirect(datasette.urls.path("/-/login"))
         message = {400: "Bad request: this address or one of its options isn't right.",
                    403: "Not allowed.", 404: "Not found."}.get(status, "Something went wrong.")

@@ -24,16 +24,22 @@ class NoData(Exception):
     """There is nothing to show yet (the message says so in one line)."""
 
 
+def finest_summary(finest: Optional[str]) -> str:
+    if finest is None:
+        return f"No period shows a number yet: every count is 0, under {THRESHOLD} or held back, even since launch."
+    return f"The finest period that shows numbers ({THRESHOLD} or more) is the {PERIOD_NAMES[finest]}."
+
+
 def finest_note(rel: Release) -> str:
-    """Which period is the finest that shows any number, said for a moderator."""
+    """Which period is the finest that shows any number (10 or more), said for a moderator."""
     if rel.finest is None:
-        return (f"No period shows a number yet: every count is 0 or under {THRESHOLD}, "
-                "even since launch.")
+        return f"No period shows a number yet: every count is 0, under {THRESHOLD} or held back, even since launch."
     if rel.finest == rel.period:
-        return f"The finest period that shows numbers is the {PERIOD_NAMES[rel.finest]}."
-    return (f"Every {PERIOD_NAMES[rel.period]}'s counts are 0 or under {THRESHOLD}: "
-            f"the finest period that shows numbers is the {PERIOD_NAMES[rel.finest]} "
-            f"(`--period {rel.finest}`).")
+        return f"The {PERIOD_NAMES[rel.period]} is the finest period that shows numbers ({THRESHOLD} or more)."
+    if PERIODS.index(rel.finest) < PERIODS.index(rel.period):
+        return f"The finest period that shows numbers is the {PERIOD_NAMES[rel.finest]} (`--period {rel.finest}`)."
+    return (f"Every {PERIOD_NAMES[rel.period]}'s counts are 0, under {THRESHOLD} or held back: the finest period "
+            f"that shows numbers is the {PERIOD_NAMES[rel.finest]} (`--period {rel.finest}`).")
 
 
 def format_table(rel: Release) -> str:
@@ -93,9 +99,12 @@ def chart_figure(rel: Release) -> Any:
         cells = [rel.rows[p.id][index] for p in rel.periods]
         ax.plot(x, [math.nan if c.value is None else c.value for c in cells], marker="o", markersize=3,
                 color="tab:blue")
-        for shown, marker in ((SMALL, "v"), (HIDDEN, "x")):
-            at = [xi for xi, c in zip(x, cells) if c.shown == shown]
-            ax.scatter(at, [0] * len(at), marker=marker, s=28, color="0.45", zorder=3, clip_on=False)
+        # A "<10" is a gap in the line with a pale bar where it lies (1 to 9); a held-back number, a cross.
+        small_at = [xi for xi, c in zip(x, cells) if c.shown == SMALL]
+        ax.vlines(small_at, 1, THRESHOLD - 1, colors="0.55", linewidth=4, alpha=0.35, zorder=1)
+        hidden_at = [xi for xi, c in zip(x, cells) if c.shown == HIDDEN]
+        ax.scatter(hidden_at, [0.03] * len(hidden_at), marker="x", s=30, color="tab:red", zorder=3,
+                   transform=ax.get_xaxis_transform(), clip_on=False)
         ax.set_title(label(keys[index]), fontsize=9)
         ax.grid(axis="y", color="0.9")
         ax.tick_params(labelsize=7)
@@ -109,8 +118,8 @@ def chart_figure(rel: Release) -> Any:
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=4))
     handles = [
         Line2D([], [], color="tab:blue", marker="o", markersize=4, label=f"count, rounded to the nearest {BASE}"),
-        Line2D([], [], color="0.45", marker="v", linestyle="", label=f"gap: {WHY[SMALL]}"),
-        Line2D([], [], color="0.45", marker="x", linestyle="", label=f"gap: {WHY[HIDDEN]}"),
+        Line2D([], [], color="0.55", alpha=0.5, linewidth=4, label=f"gap, pale bar: {WHY[SMALL]}"),
+        Line2D([], [], color="tab:red", marker="x", linestyle="", label=f"gap, cross: {WHY[HIDDEN]}"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=1, fontsize=8, frameon=False)
     fig.suptitle(f"Signpost: {rel.measure.replace('_', ' ')} per {PERIOD_NAMES[rel.period]} "
@@ -165,14 +174,11 @@ def export(stats: Stats, path: Union[str, Path], today: Optional[date] = None) -
             out["finest_period"].create({"table_name": str, "period_kind": str, "note": str}, pk="table_name")
             out["finest_period"].insert_all(
                 {"table_name": name, "period_kind": PERIOD_NAMES[rel.finest] if rel.finest else None,
-                 "note": finest_note(_as_week(rel))} for name, rel in finest.items()
+                 "note": finest_summary(rel.finest)} for name, rel in finest.items()
             )
             out["period_kinds"].create({"period_kind": str, "position": int}, pk="period_kind")
-            out["period_kinds"].insert_all({"period_kind": PERIOD_NAMES[k], "position": i} for i, k in enumerate(PERIODS))
+            out["period_kinds"].insert_all({"period_kind": PERIOD_NAMES[k], "position": i}
+                                           for i, k in enumerate(PERIODS))
     finally:
         out.close()
     return path
-
-
-def _as_week(rel: Release) -> Release:
-    return rel if rel.period == "week" else Release(rel.measure, "week", rel.keys, [], {}, {}, rel.finest)

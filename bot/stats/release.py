@@ -31,7 +31,8 @@ MEASURE_VIEWS: Dict[str, Tuple[Margin, ...]] = {
     "outcomes": (Margin("outcomes", OUTCOMES, False),),
     "failures": (
         Margin("failures_by_concern", CONCERN_KEYS + ("none",), True),
-        Margin("failures_by_turn", TURN_KEYS, False),
+        # Two views of the same answers would give each other's weekly "<10" away: by turn starts at months.
+        Margin("failures_by_turn", TURN_KEYS, False, ("month", "quarter", "launch")),
     ),
 }
 # released table -> (measure, view index)
@@ -169,7 +170,7 @@ def release_measure(stats: Stats, measure: str, today: Optional[date] = None,
     out = []
     for m, margin in enumerate(margins):
         tables = []
-        for kind in PERIODS:
+        for kind in margin.kinds:
             rows = {p.id: [cells[CellRef(m, k, p)] for k in range(len(margin.keys))] for p in by_kind[kind]}
             totals = {p.id: cells.get(CellRef(m, TOTAL_KEY, p)) for p in by_kind[kind]}
             tables.append(Release(margin.name, kind, margin.keys, by_kind[kind], rows, totals, released_on=today))
