@@ -126,7 +126,10 @@ def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: s
     if include_current_week and period != "week":
         raise click.BadParameter("only with --period week", param_hint="--include-current-week")
     with _open_stats() as db:
-        table = statistics.release(db, measure, period, include_current_week=include_current_week)
+        try:
+            table = statistics.release(db, measure, period, include_current_week=include_current_week)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--period") from None
     click.echo(statistics.format_table(table))
     if csv_file:
         statistics.write_csv(table, csv_file)

@@ -660,6 +660,8 @@ def test_cli_stats_failures_by_concern_and_by_turn(tmp_path, monkeypatch):
     assert by_concern.output.split()[0] == "launch" and "sextortion" in by_concern.output.splitlines()[0]
     by_turn = CliRunner().invoke(main, ["stats", "--measure", "failures_by_turn", "--period", "month"])
     assert by_turn.exit_code == 0 and "10+" in by_turn.output.splitlines()[0]
+    weekly = CliRunner().invoke(main, ["stats", "--measure", "failures_by_turn"])
+    assert weekly.exit_code == 2 and "per month, quarter, launch only" in weekly.output
 
 
 # ------------------------------------------------------------------------------------------------ chart

@@ -148,9 +148,11 @@ def protect(margins: Sequence[Margin], counts: Sequence[np.ndarray],
             signs = -np.ones(len(small))
         add(problem.solve(released, np.asarray(small_rows.T @ signs).ravel()))
 
+    swap = _Swaps(problem, margins, periods)
+
     def reaches(cell: int, target: int) -> bool:
         """Whether some world consistent with what is released gives `cell` the value `target` (its end)."""
-        if any(values[cell] == target for values in seen):
+        if any(values[cell] == target for values in seen) or swap.reaches(cell, target, released):
             return True
         row = problem.incidence[cell].toarray().ravel()
         # This cell's end first; then, without changing that (each other "<10" moves at most 8, so the weight is
@@ -222,3 +224,53 @@ def _candidates(cells: List[CellRef], shown: List[Cell], cell: int, allowed: Set
     if not ranked:
         raise AssertionError("a narrowed count with nothing left to withhold")  # weekly counts alone are safe
     return [j for *_, j in sorted(ranked)]
+
+
+class _Swaps:
+    """A quick witness for a weekly "<10" of the first view, without a programme: the true counts with a rectangle
+    swapped. Move this count by d, another key's count in the same week by -d, and the same two keys in another week
+    of the same month by -d and +d: every week's total and every longer period's count stay the same (a month, its
+    quarter and the since-launch rows hold both weeks or neither), so only the four weekly counts must stay within
+    what they show. The other views are untouched and still add up to the same weekly totals."""
+
+    def __init__(self, problem: _Problem, margins: Sequence[Margin], periods: Dict[str, List[Period]]) -> None:
+        self.problem = problem
+        self.keys = len(margins[0].keys)
+        self.truth = problem.truth[: self.keys * problem.weeks].reshape(self.keys, problem.weeks)
+        self.index: Dict[Tuple[int, int], int] = {}
+        for i, ref in enumerate(problem.cells):
+            if ref.margin == 0 and ref.key != TOTAL_KEY and ref.period.kind == "week":
+                self.index[(ref.key, ref.period.first)] = i
+        # Weeks that every longer period holds both or neither of: the same month, or no month at all.
+        block = {}
+        for month in periods.get("month", []):
+            for w in range(month.first, month.last + 1):
+                block[w] = month.first
+        self.block = [block.get(w, -1) for w in range(problem.weeks)]
+        self.low = np.zeros((self.keys, problem.weeks))
+        self.high = np.zeros((self.keys, problem.weeks))
+        for (k, w), i in self.index.items():
+            self.low[k, w], self.high[k, w] = problem.bounds[i]
+
+    def reaches(self, cell: int, target: int, released: Set[int]) -> bool:
+        ref = self.problem.cells[cell]
+        if ref.margin != 0 or ref.key == TOTAL_KEY or ref.period.kind != "week":
+            return False
+        k, w = ref.key, ref.period.first
+        d = target - self.truth[k, w]
+        if d == 0:
+            return True
+        others = [v for v in range(self.problem.weeks) if v != w and self.block[v] == self.block[w]]
+        if not others:
+            return False
+        x, low, high = self.truth, self.low, self.high
+        for v in others:
+            # key k in week v moves by -d; some other key j moves by -d in week w and +d in week v
+            if not low[k, v] <= x[k, v] - d <= high[k, v]:
+                continue
+            fits = ((low[:, w] <= x[:, w] - d) & (x[:, w] - d <= high[:, w])
+                    & (low[:, v] <= x[:, v] + d) & (x[:, v] + d <= high[:, v]))
+            fits[k] = False
+            if fits.any():
+                return True
+        return False

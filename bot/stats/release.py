@@ -189,7 +189,10 @@ def release(stats: Stats, measure: str, period: str = "week", today: Optional[da
     if include_current_week and period != "week":
         raise ValueError("the running week can only be added to the weekly table")
     parent, view = TABLES[measure] if measure in TABLES else (measure, 0)
-    table = MEASURE_VIEWS[parent][view].name
+    margin = MEASURE_VIEWS[parent][view]
+    if period not in margin.kinds:
+        raise ValueError(f"{margin.name} is released per {', '.join(margin.kinds)} only")
+    table = margin.name
     for rel in release_measure(stats, parent, today, include_current_week):
         if rel.measure == table and rel.period == period:
             return rel
