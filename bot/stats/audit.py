@@ -32,7 +32,7 @@ from bot.stats.disclosure import HIDDEN, SMALL, THRESHOLD, Cell, interval, prima
 from bot.stats.periods import PERIODS, Period
 
 TOTAL_KEY = -1
-TRIALS = 4  # candidates tried one by one before withholding the best-ranked
+TRIALS = 2  # candidates tried one by one before withholding the best-ranked
 
 
 @dataclass(frozen=True)
