@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 
 .PHONY: chat test bench model install clean wheel constraints \
-	rasa-validate rasa-train rasa-test rasa-shell rasa-interactive
+	rasa-validate rasa-train rasa-test rasa-shell rasa-interactive dashboard-shot
 
 chat: model
 	@$(BIN)/signpost chat
@@ -14,6 +14,10 @@ test: model
 
 bench: model
 	$(BIN)/python -m benchmarks.run
+
+# A screenshot of the moderators' dashboard front page (made-up demo counts), for a reviewer: needs chromium.
+dashboard-shot: install
+	$(BIN)/python -m bot.stats.browser dashboard-shot.png
 
 # Trains only when the training data or config changed (the model's name carries their fingerprint).
 model: install

@@ -63,11 +63,14 @@ def train(force: bool) -> None:
 def chat() -> None:
     """Talk to Signpost in the terminal (reads lines until the end of input when piped)."""
     from bot.chat import run_chat
-    from bot.settings import stats_db
-    from bot.stats import Stats
+    from bot.stats import Stats, StatsLocationError
 
+    try:
+        stats = Stats()  # the bot's own run: may start a new, empty statistics database
+    except StatsLocationError as error:
+        raise click.ClickException(str(error)) from None
     click.echo("Starting Signpost...", err=True)
-    engine = load_engine(stats=Stats(stats_db()))
+    engine = load_engine(stats=stats)
     # Typed at a keyboard, the terminal shows the line; piped in, it is echoed so the output reads as a transcript.
     interactive = sys.stdin.isatty()
     asyncio.run(run_chat(engine, sys.stdin, sys.stdout, prompt=interactive, echo=not interactive))
@@ -123,49 +126,87 @@ def eval_command(files, as_json: bool) -> None:
         click.echo("\n\n".join(parts))
 
 
+def _open_stats():
+    """The statistics database for the moderators' commands: an existing file only, or a one-line error."""
+    from bot.stats import Stats, StatsLocationError
+
+    try:
+        return Stats(create=False)
+    except StatsLocationError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group(invoke_without_command=True)
-@click.option("--measure", type=click.Choice(["concerns", "platforms", "outcomes"]), default="concerns",
-              show_default=True, help="Which weekly table to show.")
-@click.option("--chart", "chart", type=click.Path(dir_okay=False), help="Also draw the weekly trend to this PNG.")
+@click.option("--measure", type=click.Choice(["concerns", "platforms", "outcomes", "failures", "failures_by_concern",
+                                              "failures_by_turn"]),
+              default="concerns", show_default=True,
+              help="Which table: failures shows where answers failed (by concern; failures_by_turn by turn).")
+@click.option("--period", type=click.Choice(["week", "month", "quarter", "launch"]), default="week",
+              show_default=True, help="Rows per week, month or quarter (of ISO weeks), or since launch.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False), help="Also draw the trend to this PNG.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="Also write the table to this CSV file.")
 @click.option("--include-current-week", is_flag=True,
-              help="Add the running week (weaker: repeated runs can be compared day by day).")
+              help="Weekly table only: add the running week (weaker: repeated runs can be compared day by day).")
 @click.pass_context
-def stats(ctx: click.Context, measure: str, chart: str, csv_file: str, include_current_week: bool) -> None:
-    """Weekly counts per concern for moderators, with small-number protection (see docs/privacy.md)."""
+def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: str,
+          include_current_week: bool) -> None:
+    """Counts for moderators per period, with small-number protection (see docs/privacy.md)."""
     if ctx.invoked_subcommand is not None:
         return
     from bot import stats as statistics
 
-    with statistics.Stats() as db:
-        table = statistics.release(db, measure, include_current_week=include_current_week)
+    if include_current_week and period != "week":
+        raise click.BadParameter("only with --period week", param_hint="--include-current-week")
+    with _open_stats() as db:
+        try:
+            table = statistics.release(db, measure, period, include_current_week=include_current_week)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--period") from None
     click.echo(statistics.format_table(table))
     if csv_file:
         statistics.write_csv(table, csv_file)
     if chart:
-        statistics.draw_chart(table, chart)
+        try:
+            statistics.draw_chart(table, chart)
+        except statistics.NoData as error:
+            raise click.ClickException(f"{error} No chart written.") from None
+        click.echo(f"chart written to {chart}")
 
 
 @stats.command("export")
 @click.argument("file", type=click.Path(dir_okay=False))
 def stats_export(file: str) -> None:
-    """Write FILE.db holding only the released (protected) weekly tables, for `signpost dashboard`."""
+    """Write FILE.db holding only the released (protected) tables, for `signpost dashboard`."""
     from bot import stats as statistics
 
-    with statistics.Stats() as db:
+    with _open_stats() as db:
         click.echo(f"released tables written to {statistics.export(db, file)}")
 
 
 @main.command()
 @click.option("--db", "db_file", type=click.Path(exists=True, dir_okay=False),
               help="An export from `signpost stats export` (default: export the current statistics now).")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Anything but 127.0.0.1 needs SIGNPOST_DASHBOARD_PASSWORD_HASH (docs/dashboard.md).")
 @click.option("--port", default=8001, show_default=True, type=int)
 def dashboard(db_file: str, host: str, port: int) -> None:
-    """Serve the released statistics read-only with Datasette (no SQL of one's own)."""
-    from bot.dashboard import serve
+    """Serve the released statistics read-only with Datasette: a dashboard page, no SQL of one's own."""
+    from bot.stats import StatsLocationError
+    from bot.stats.dashboard import DashboardError, serve
 
-    serve(db_file, host=host, port=port)
+    try:
+        serve(db_file, host=host, port=port)
+    except (StatsLocationError, DashboardError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("dashboard-password")
+@click.password_option(prompt="Moderator's password")
+def dashboard_password(password: str) -> None:
+    """Print the hash of a moderators' password, for SIGNPOST_DASHBOARD_PASSWORD_HASH (docs/dashboard.md)."""
+    from datasette_auth_passwords.utils import hash_password
+
+    click.echo(hash_password(password))
 
 
 @main.command()

@@ -36,7 +36,7 @@ PAYLOAD = re.compile(r'^/(?P<intent>[a-z_]+)(?:\{"platform":\s*"(?P<platform>[a-
 # Messages without a single letter or digit (emoji only, stickers as text, blank) get the menu.
 HAS_WORDS = re.compile(r"\w")
 
-# Which responses count as which moderator outcome (see bot/stats.py for the full list).
+# Which responses count as which moderator outcome (see bot/stats/store.py for the full list).
 CRISIS_RESPONSES = frozenset(
     {"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk", "utter_already_hurt", "utter_abuse_disclosure"}
 )

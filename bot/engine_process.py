@@ -313,7 +313,7 @@ def _serve(config: Dict[str, Any]) -> None:
     no_core_dumps()
     configure_logging()
     from bot.engine import Engine
-    from bot.stats_writer import StatsWriter
+    from bot.stats.writer import StatsWriter
 
     # The one writer of statistics: counts in memory at once, written by a thread of their own.
     counts = StatsWriter(Path(config["stats_db"])).start() if config.get("stats_db") else None

@@ -32,9 +32,10 @@ HELDOUT_FILE = ROOT / "tests" / "data" / "heldout.jsonl"
 
 
 def user_data_dir() -> Path:
-    """Where an installed Signpost looks for models by default: $XDG_DATA_HOME/signpost or ~/.local/share/signpost."""
+    """The user's data folder for Signpost (models of an installed wheel, the statistics): $XDG_DATA_HOME/signpost
+    (an absolute path, as the XDG spec asks) or ~/.local/share/signpost."""
     base = os.environ.get("XDG_DATA_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".local" / "share") / "signpost"
+    return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share") / "signpost"
 
 
 MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else
@@ -59,9 +60,15 @@ def webhook_secret() -> str:
     return os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
 
 
+def default_stats_db() -> Path:
+    """The statistics database's fixed default: the user's data folder (XDG), `~/.local/share/signpost/stats.db`."""
+    return user_data_dir() / "stats.db"
+
+
 def stats_db() -> Path:
-    """Where the anonymous counts live."""
-    return Path(os.environ.get("SIGNPOST_STATS_DB", "signpost-stats.db"))
+    """Where the anonymous counts live: SIGNPOST_STATS_DB (the service's settings), or `default_stats_db()`."""
+    configured = os.environ.get("SIGNPOST_STATS_DB", "").strip()
+    return Path(configured).expanduser() if configured else default_stats_db()
 
 
 def _number(name: str, default: float) -> float:

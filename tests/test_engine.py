@@ -62,7 +62,7 @@ async def test_a_concern_is_counted_once_per_conversation(engine, conversation_i
         def __init__(self):
             self.calls = []
 
-        def record(self, concerns=(), platforms=(), outcomes=()):
+        def record(self, concerns=(), platforms=(), outcomes=(), failures=()):  # the signature of Stats.record
             self.calls.append((list(concerns), list(platforms), list(outcomes)))
 
     recorder, engine.stats = Recorder(), None

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from bot import stats as S
-from bot.concerns import CONCERNS
 from bot.stats import HIDDEN, MEASURES, SMALL, Cell, CountBatch, Stats, migrations, primary, protect_row
+from bot.stats.release import CONCERN_KEYS
 
-ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes"]
+ALL_MIGRATIONS = ["m001_daily_counts", "m002_key_day_indexes", "m003_failure_daily"]
+DAILY = ("concern_daily", "platform_daily", "outcome_daily", "failure_daily")
 
 
 def applied(db):
@@ -35,12 +36,12 @@ def test_fresh_database_gets_the_whole_schema_in_wal_mode(tmp_path):
     with Stats(tmp_path / "s.db") as stats:
         assert applied(stats.db) == ALL_MIGRATIONS
         assert stats.db.journal_mode == "wal"
-        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+        for table in DAILY:
             assert stats.db[table].columns_dict == {"day": str, "key": str, "count": int}
             assert stats.db[table].pks == ["day", "key"]
             assert ("key", "day") in indexed_columns(stats.db, table)
         # Counts only: no table has an id, a time or a free-text column.
-        assert set(stats.db.table_names()) == {"_sqlite_migrations", "concern_daily", "platform_daily", "outcome_daily"}
+        assert set(stats.db.table_names()) == {"_sqlite_migrations", *DAILY}
 
 
 def test_reopening_applies_nothing_twice(tmp_path):
@@ -70,9 +71,9 @@ def test_older_database_is_migrated_and_keeps_its_counts(tmp_path, with_migratio
     path = tmp_path / "old.db"
     _old_schema(path, with_migrations_table)
     with Stats(path) as stats:
-        assert applied(stats.db)[-1] == "m002_key_day_indexes"
+        assert applied(stats.db)[-1] == "m003_failure_daily"
         assert set(applied(stats.db)) == set(ALL_MIGRATIONS)
-        for table in ("concern_daily", "platform_daily", "outcome_daily"):
+        for table in DAILY:
             assert ("key", "day") in indexed_columns(stats.db, table)
         stats.record(concerns=["sextortion"], day="2026-11-02")
         assert stats.daily("concerns") == {"2026-11-02": {"sextortion": 5}}
@@ -280,16 +281,19 @@ def test_weekly_release_covers_complete_weeks_only(filled):
     rel = S.release(filled, "concerns", today=TODAY)
     assert rel.weeks == ["2026-W44", "2026-W45", "2026-W46"]
     header = rel.header()
-    assert header[0] == "week" and header[-1] == "total" and header[1:-1] == list(CONCERNS)
+    assert header[:2] == ["week", "starts"] and header[-1] == "total" and header[2:-1] == list(CONCERN_KEYS)
+    assert "greet" not in header and "out_of_scope" not in header  # not concerns
     row = dict(zip(header, rel.table()[0]))
+    assert row["starts"] == "2026-10-26"
     assert row["sextortion"] == "20"  # 21 a week, rounded
     assert row["self_harm"] == SMALL
-    assert row["greet"] == "0"
     # The total 22 shows as 20 (18..22); minus sextortion's 20 (18..22) the small cell could only be 1 to 4,
     # so the total is withheld.
     assert row["total"] == HIDDEN
     with_running = S.release(filled, "concerns", today=TODAY, include_current_week=True)
     assert with_running.weeks[-1] == "2026-W47"
+    with pytest.raises(ValueError):
+        S.release(filled, "concerns", "month", today=TODAY, include_current_week=True)
 
 
 def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
@@ -297,17 +301,28 @@ def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
         stats.record(concerns=["sextortion"], day="2026-12-20")
         stats.record(concerns=["sextortion"], day="2027-01-04")
         rel = S.release(stats, "concerns", today=date(2027, 2, 1))
-    assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01"]
-    assert [rel.rows[w][CONCERNS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL]
+    # Every complete week from the first count: 2026 has 53 ISO weeks.
+    assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01", "2027-W02", "2027-W03", "2027-W04"]
+    assert [rel.rows[w][CONCERN_KEYS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL,
+                                                                                      "0", "0", "0"]
 
 
-def test_csv_holds_the_released_table(filled, tmp_path):
+def test_csv_is_long_with_numbers_and_a_flag(filled, tmp_path):
     rel = S.release(filled, "concerns", today=TODAY)
     S.write_csv(rel, tmp_path / "out.csv")
     with open(tmp_path / "out.csv", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == rel.header()
-    assert rows[1:] == rel.table()
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["period_kind", "period", "period_start", "period_end", "key", "label", "count",
+                             "suppressed"]
+    by = {(r["period"], r["key"]): r for r in rows}
+    assert by[("2026-W44", "sextortion")]["count"] == "20" and by[("2026-W44", "sextortion")]["suppressed"] == ""
+    assert by[("2026-W44", "self_harm")]["count"] == "" and by[("2026-W44", "self_harm")]["suppressed"] == "under 10"
+    assert by[("2026-W44", "total")]["count"] == "" and by[("2026-W44", "total")]["suppressed"] == "hidden"
+    assert by[("2026-W44", "sextortion")]["period_start"] == "2026-10-26"
+    assert by[("2026-W44", "sextortion")]["period_end"] == "2026-11-01"
+    for row in rows:  # every count is a whole number or empty, never text
+        assert row["count"] == "" or row["count"].isdigit()
+        assert (row["count"] == "") == (row["suppressed"] != "")
 
 
 def test_chart_is_a_real_png(filled, tmp_path):
@@ -318,18 +333,25 @@ def test_chart_is_a_real_png(filled, tmp_path):
     assert len(data) > 20_000
 
 
+EXPORT_TABLES = {"concerns", "platforms", "outcomes", "failures_by_concern", "failures_by_turn", "release",
+                 "finest_period", "period_kinds"}
+
+
 def test_export_holds_only_released_tables(filled, tmp_path):
     path = S.export(filled, tmp_path / "release.db", today=TODAY)
     db = Database(path)
-    assert set(db.table_names()) == {"concerns_weekly", "platforms_weekly", "outcomes_weekly", "release"}
-    rows = list(db["concerns_weekly"].rows)
-    assert {r["week"] for r in rows} == {"2026-W44", "2026-W45", "2026-W46"}
-    by_key = {(r["week"], r["key"]): r for r in rows}
+    assert set(db.table_names()) == EXPORT_TABLES
+    rows = list(db["concerns"].rows_where("period_kind = 'week'"))
+    assert {r["period"] for r in rows} == {"2026-W44", "2026-W45", "2026-W46"}
+    by_key = {(r["period"], r["key"]): r for r in rows}
     assert by_key[("2026-W44", "sextortion")]["shown"] == "20" and by_key[("2026-W44", "sextortion")]["value"] == 20
     assert by_key[("2026-W44", "self_harm")]["shown"] == SMALL and by_key[("2026-W44", "self_harm")]["value"] is None
     assert by_key[("2026-W44", "total")]["shown"] == HIDDEN
-    for row in rows:
-        assert row["value"] is None or row["value"] == 0 or (row["value"] >= 10 and row["value"] % 5 == 0)
+    assert by_key[("2026-W44", "sextortion")]["label"] == "Blackmail with an image (sextortion)"
+    for table in ("concerns", "platforms", "outcomes", "failures_by_concern", "failures_by_turn"):
+        for row in db[table].rows:
+            assert row["value"] is None or row["value"] == 0 or (row["value"] >= 10 and row["value"] % 5 == 0)
+            assert (row["value"] is None) == (row["suppressed"] in (SMALL, HIDDEN))
     assert db["release"].get(1)["released_on"] == "2026-11-18"
     # The exported file carries no daily table and no migration history.
     raw = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
@@ -373,7 +395,8 @@ def test_cli_stats_prints_protected_table_and_writes_csv_and_chart(recent, tmp_p
     assert "<10" in result.output
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     with open(tmp_path / "t.csv", newline="") as f:
-        assert next(csv.reader(f))[0] == "week"
+        assert next(csv.reader(f))[:2] == ["period_kind", "period"]
+    assert "finest period" in result.output
 
 
 def test_cli_stats_export(recent, tmp_path, monkeypatch):
@@ -382,7 +405,7 @@ def test_cli_stats_export(recent, tmp_path, monkeypatch):
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(recent))
     result = CliRunner().invoke(main, ["stats", "export", str(tmp_path / "r.db")])
     assert result.exit_code == 0, result.output
-    rows = list(Database(tmp_path / "r.db")["concerns_weekly"].rows_where("key = 'sextortion'"))
+    rows = list(Database(tmp_path / "r.db")["concerns"].rows_where("key = 'sextortion' and period_kind = 'week'"))
     assert rows and all(row["shown"] in ("0", "<10", "10", "15", "20") for row in rows)
 
 
@@ -415,3 +438,310 @@ def test_a_count_batch_flushes_by_itself_under_load(tmp_path):
         assert stats.daily("outcomes") == {}
         batch.record(outcomes=["quick_exit"])
         assert sum(c["quick_exit"] for c in stats.daily("outcomes").values()) == CountBatch.FLUSH_EVERY
+
+
+# ------------------------------------------------------------------------------------------------ periods
+
+from collections import Counter  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bot.stats import periods as P  # noqa: E402
+from bot.stats.audit import TOTAL_KEY, CellRef, Margin, protect  # noqa: E402
+from bot.stats.disclosure import interval  # noqa: E402
+
+
+def test_months_and_quarters_are_whole_iso_weeks_and_nest():
+    weeks = P.weeks_between(date(2025, 12, 29), date(2027, 1, 3))  # 2026-W01 to 2026-W53 (a 53-week year)
+    assert weeks[0] == "2026-W01" and weeks[-1] == "2026-W53"
+    found = P.periods(weeks)
+    assert [len(found[k]) for k in P.PERIODS] == [53, 12, 4, 12]
+    sizes = [m.last - m.first + 1 for m in found["month"]]
+    assert sizes == [4, 4, 5] * 3 + [4, 4, 6]  # 4-4-5, the extra 53rd week in the last month
+    for month in found["month"]:  # every month inside one quarter, every week inside one month
+        assert sum(q.first <= month.first and month.last <= q.last for q in found["quarter"]) == 1
+    assert found["month"][10].id == "2026-M11" and found["month"][10].start == date(2026, 10, 26)
+    assert found["launch"][-1].first == 0 and found["launch"][-1].last == 52
+    assert found["month"][0].label == "month 29 Dec 2025 to 25 Jan 2026"
+
+
+def test_only_complete_months_and_quarters_are_released():
+    weeks = P.weeks_between(date(2026, 1, 5), date(2026, 2, 1))  # W02 to W05: M01 misses W01 but ends at W04
+    found = P.periods(weeks)
+    assert [m.id for m in found["month"]] == ["2026-M01"]  # M02 (W05 to W08) isn't over
+    assert found["quarter"] == [] and [p.id for p in found["launch"]] == ["launch-2026-M01"]
+
+
+def _add(stats, day, key, n, table="concern_daily"):
+    stats.add(Counter({(table, day.isoformat(), key): n}))
+
+
+@pytest.fixture
+def quarter_and_more(tmp_path):
+    """2026-W01 to W17 (a quarter and a month), sextortion 4 a day, self-harm twice in week 3."""
+    stats = Stats(tmp_path / "q.db")
+    for offset in range(17 * 7):
+        day = date(2025, 12, 29) + timedelta(days=offset)
+        _add(stats, day, "sextortion", 4)
+    _add(stats, date(2026, 1, 12), "self_harm", 2)
+    yield stats
+    stats.close()
+
+
+@pytest.mark.parametrize("period, ids", [
+    ("week", [f"2026-W{w:02d}" for w in range(1, 18)]),
+    ("month", ["2026-M01", "2026-M02", "2026-M03", "2026-M04"]),
+    ("quarter", ["2026-Q1"]),
+    ("launch", ["launch-2026-M01", "launch-2026-M02", "launch-2026-M03", "launch-2026-M04"]),
+])
+def test_every_period_is_released_with_the_same_protection(quarter_and_more, period, ids):
+    rel = S.release(quarter_and_more, "concerns", period, today=date(2026, 4, 29))  # Wednesday of W18
+    assert rel.weeks == ids
+    sextortion = [rel.rows[p][CONCERN_KEYS.index("sextortion")] for p in ids]
+    weeks = [p.last - p.first + 1 for p in rel.periods]
+    assert [c.value for c in sextortion] == [S.round_count(28 * n) for n in weeks]
+    for _, _, cell in rel.cells():  # only 0, "<10", multiples of 5 from 10, or hidden
+        assert cell.shown in ("0", SMALL, HIDDEN) or (cell.value >= 10 and cell.value % 5 == 0)
+    self_harm = [rel.rows[p][CONCERN_KEYS.index("self_harm")].shown for p in ids]
+    assert self_harm[0 if period != "week" else 2] in (SMALL, HIDDEN) and set(self_harm) <= {"0", SMALL, HIDDEN}
+    assert rel.finest == "week"
+
+
+def test_the_finest_period_with_numbers_is_said(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        for offset in range(4 * 7):  # 3 a week: every week under 10, the month 12
+            if offset % 7 in (0, 2, 4):
+                _add(stats, date(2025, 12, 29) + timedelta(days=offset), "sextortion", 1)
+        weekly = S.release(stats, "concerns", "week", today=date(2026, 2, 4))
+        monthly = S.release(stats, "concerns", "month", today=date(2026, 2, 4))
+    assert weekly.finest == "month" and monthly.finest == "month"
+    assert "the finest period that shows numbers is the month (`--period month`)" in S.format_table(weekly)
+    assert "month is the finest period" in S.format_table(monthly)
+    assert monthly.rows["2026-M01"][CONCERN_KEYS.index("sextortion")].shown == "10"
+
+
+# ------------------------------------------------------------------------------------------------ property tests
+
+
+def _structure(weeks, month_sizes):
+    """Periods like `periods.periods` makes them: weeks, months of consecutive weeks, one quarter, launch rows."""
+    d = date(2026, 1, 5)
+    make = lambda kind, pid, a, b: P.Period(kind, pid, a, b, d, d)  # noqa: E731
+    out = {"week": [make("week", f"w{i}", i, i) for i in range(weeks)], "month": []}
+    first = 0
+    for index, size in enumerate(month_sizes):
+        out["month"].append(make("month", f"m{index}", first, first + size - 1))
+        first += size
+    out["quarter"] = [make("quarter", "q0", 0, weeks - 1)]
+    out["launch"] = [make("launch", f"l{m.id}", 0, m.last) for m in out["month"]]
+    return out
+
+
+def _options(cell):
+    return range(1, 10) if cell.shown == SMALL else range(interval(cell)[0], interval(cell)[1] + 1)
+
+
+def _check_by_brute_force(counts, month_sizes):
+    """Every world consistent with all released numbers; each released "<10" must still take every value 1 to 9."""
+    keys, weeks = counts.shape
+    structure = _structure(weeks, month_sizes)
+    released = protect([Margin("m", tuple("abc"[:keys]), True)], [counts], structure)
+    atoms = [(k, w) for k in range(keys) for w in range(weeks)]
+    choices = [list(_options(released[CellRef(0, k, structure["week"][w])])) for k, w in atoms]
+    worlds = np.array(list(itertools.product(*choices)), dtype=np.int32)
+    assert (worlds == counts.ravel()).all(axis=1).any(), "the truth is among the worlds"
+
+    def values(ref):
+        columns = [i for i, (k, w) in enumerate(atoms)
+                   if (ref.key == TOTAL_KEY or k == ref.key) and ref.period.first <= w <= ref.period.last]
+        return worlds[:, columns].sum(axis=1)
+
+    keep = np.ones(len(worlds), dtype=bool)
+    for ref, cell in released.items():
+        if cell.shown != HIDDEN:
+            lo, hi = interval(cell)
+            v = values(ref)
+            keep &= (v >= lo) & (v <= hi)
+    for ref, cell in released.items():
+        if cell.shown == SMALL:
+            assert set(values(ref)[keep].tolist()) == set(range(1, 10)), (counts.tolist(), ref, cell)
+    return released
+
+
+COUNTS = st.sampled_from([0, 0, 0, 1, 4, 8, 9, 10, 12, 13, 17, 22, 40])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_no_combination_of_released_numbers_narrows_a_small_count(data):
+    """Brute force over every world (weekly counts) that fits everything a release shows, across all periods."""
+    month_sizes = data.draw(st.sampled_from([(2,), (1, 1), (2, 1), (1, 2)]))
+    weeks = sum(month_sizes)
+    keys = data.draw(st.integers(min_value=1, max_value=2))
+    counts = np.array([[data.draw(COUNTS) for _ in range(weeks)] for _ in range(keys)])
+    worlds = 1
+    for c in counts.ravel():
+        worlds *= 9 if 0 < c < 10 else (1 if c == 0 else 5)
+    if worlds > 200_000:
+        counts[counts % 2 == 1] = 0  # keep the brute force small
+    released = _check_by_brute_force(counts, month_sizes)
+    for ref, cell in released.items():  # what is shown is the primary-protected true count
+        if cell.shown != HIDDEN:
+            true = counts[:, ref.period.first:ref.period.last + 1]
+            true = true.sum() if ref.key == TOTAL_KEY else true[ref.key].sum()
+            assert cell == primary(int(true))
+
+
+def test_known_differencing_attacks_are_closed():
+    # A quarter of 15 made of two small months: each month would be at least 4. Something is withheld.
+    released = _check_by_brute_force(np.array([[7, 8, 0]]), (1, 1, 1))
+    assert any(c.shown == HIDDEN for c in released.values())
+    # Since launch to two month ends, 10 and 10: the second month is 0 to 2. Withheld again.
+    _check_by_brute_force(np.array([[10, 1]]), (1, 1))
+    # The old single-week cases still hold inside a release.
+    _check_by_brute_force(np.array([[5], [10]]), (1,))
+    _check_by_brute_force(np.array([[9], [9]]), (1,))
+
+
+def test_two_views_of_failures_keep_each_others_small_counts(tmp_path):
+    """By concern and by turn are two views of the same answers: checked together, nothing narrows."""
+    with Stats(tmp_path / "f.db") as stats:
+        for offset in range(9 * 7):
+            day = date(2025, 12, 29) + timedelta(days=offset)
+            stats.record(concerns=["sextortion"], day=day,
+                         failures=[("not_understood", "sextortion", 1 + offset % 3)] if offset % 2 else [])
+        stats.record(failures=[("cant_help", "none", 12)], day=date(2026, 1, 14))
+        tables = {(r.measure, r.period): r for r in S.release_measure(stats, "failures", today=date(2026, 3, 4))}
+    assert ("failures_by_turn", "week") not in tables  # by turn starts at months
+    by_turn = tables[("failures_by_turn", "launch")]
+    assert by_turn.keys[-1] == "10+"
+    first = by_turn.rows[by_turn.weeks[0]]
+    assert first[0].shown in ("10", "15", SMALL, HIDDEN)
+    by_concern = tables[("failures_by_concern", "month")]
+    assert "none" in by_concern.keys and "greet" not in by_concern.keys
+
+
+# ------------------------------------------------------------------------------------------------ failures
+
+
+def test_failures_are_counted_by_kind_concern_and_turn(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        stats.record(concerns=["sextortion"], failures=[("not_understood", "sextortion", 2), ("cant_help", "none", 14)],
+                     day="2026-11-02")
+        stats.record(failures=[("not_understood", "sextortion", 2)], day="2026-11-02")
+        assert stats.daily("failures") == {"2026-11-02": {"not_understood|sextortion|2": 2, "cant_help|none|10": 1}}
+        assert stats.daily("concerns") == {"2026-11-02": {"sextortion": 1}}
+        for bad in [("typed text", "none", 1), ("cant_help", "my name is Sam", 1), ("cant_help", "none", 0),
+                    ("cant_help", "none", "3"), ("cant_help", "none", True)]:
+            with pytest.raises(ValueError) as error:
+                stats.record(concerns=["sextortion"], failures=[bad], day="2026-11-03")
+            assert "Sam" not in str(error.value)
+        assert "2026-11-03" not in stats.daily("concerns"), "a refused record writes nothing"
+
+
+def test_a_count_batch_takes_failures_too(tmp_path):
+    with Stats(tmp_path / "s.db") as stats:
+        batch = CountBatch(stats)
+        batch.record(failures=[("cant_help", "self_harm", 3)], day="2026-11-02")
+        assert stats.daily("failures") == {}
+        batch.flush()
+        assert stats.daily("failures") == {"2026-11-02": {"cant_help|self_harm|3": 1}}
+
+
+def test_cli_stats_failures_by_concern_and_by_turn(tmp_path, monkeypatch):
+    from bot.cli import main
+
+    with Stats(tmp_path / "s.db") as stats:
+        for offset in range(5 * 7):
+            stats.record(failures=[("not_understood", "sextortion", 1)] * 1, day=date.today() - timedelta(days=offset + 7))
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "s.db"))
+    by_concern = CliRunner().invoke(main, ["stats", "--measure", "failures", "--period", "launch"])
+    assert by_concern.exit_code == 0, by_concern.output
+    assert by_concern.output.split()[0] == "launch" and "sextortion" in by_concern.output.splitlines()[0]
+    by_turn = CliRunner().invoke(main, ["stats", "--measure", "failures_by_turn", "--period", "month"])
+    assert by_turn.exit_code == 0 and "10+" in by_turn.output.splitlines()[0]
+    weekly = CliRunner().invoke(main, ["stats", "--measure", "failures_by_turn"])
+    assert weekly.exit_code == 2 and "per month, quarter, launch only" in weekly.output
+
+
+# ------------------------------------------------------------------------------------------------ chart
+
+
+def test_the_chart_has_one_scale_concerns_only_and_explains_its_gaps(filled):
+    rel = S.release(filled, "concerns", today=TODAY)
+    fig = S.chart_figure(rel)
+    try:
+        panels = [ax for ax in fig.axes if ax.axison]
+        assert len(panels) == len(CONCERN_KEYS)  # concerns only: no greet, no out of scope
+        titles = [ax.get_title() for ax in panels]
+        assert "Greet" not in titles and "Blackmail with an image (sextortion)" in titles
+        assert len({ax.get_ylim() for ax in panels}) == 1, "one y-scale in every panel"
+        assert all(ax.get_shared_y_axes().joined(panels[0], ax) for ax in panels)
+        assert panels[0].get_ylabel() == "conversations"
+        legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+        assert "fewer than 10" in legend and "held back" in legend and "rounded to the nearest 5" in legend
+        self_harm = panels[CONCERN_KEYS.index("self_harm")]
+        line = self_harm.get_lines()[0]
+        assert all(np.isnan(y) for y in line.get_ydata()), "weeks under 10 are gaps in the line"
+        assert self_harm.collections[0].get_segments(), "with a pale bar where they lie"
+        labels = [t.get_text() for t in panels[-1].get_xticklabels()]
+        assert any("Nov" in label or "Oct" in label for label in labels), labels  # dates, not week codes
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_no_data_means_a_clear_message_and_no_chart(tmp_path, monkeypatch):
+    from bot.cli import main
+
+    Stats(tmp_path / "empty.db").close()
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "empty.db"))
+    result = CliRunner().invoke(main, ["stats", "--chart", str(tmp_path / "c.png")])
+    assert result.exit_code == 1 and "Nothing to chart" in result.output
+    assert not (tmp_path / "c.png").exists()
+
+
+# ------------------------------------------------------------------------------------------------ location
+
+
+def test_the_default_database_is_in_the_users_data_folder(tmp_path, monkeypatch):
+    from bot.settings import default_stats_db, stats_db
+
+    monkeypatch.delenv("SIGNPOST_STATS_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert stats_db() == default_stats_db() == tmp_path / "data" / "signpost" / "stats.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert stats_db() == tmp_path / "home" / ".local" / "share" / "signpost" / "stats.db"
+    with Stats() as stats:  # the bot's first run makes the folder and the file
+        assert stats.path == tmp_path / "home" / ".local" / "share" / "signpost" / "stats.db"
+    assert stats_db().is_file()
+
+
+def test_moderators_commands_never_make_a_database(tmp_path, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "tpyo.db"))
+    for args in (["stats"], ["stats", "export", str(tmp_path / "out.db")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1
+        assert result.output.strip().count("\n") == 0 and "no statistics database at" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "tpyo.db").exists() and not (tmp_path / "out.db").exists()
+    with pytest.raises(S.StatsLocationError):
+        Stats(tmp_path / "tpyo.db", create=False)
+
+
+@pytest.mark.parametrize("where", ["missing/folder/stats.db", "."])
+def test_a_wrong_path_is_a_one_line_error(tmp_path, monkeypatch, where):
+    from bot.cli import main
+
+    path = tmp_path / where
+    monkeypatch.setenv("SIGNPOST_STATS_DB", str(path))
+    with pytest.raises(S.StatsLocationError) as error:
+        Stats()  # even the bot does not make a folder someone typed
+    assert "\n" not in str(error.value) and str(path) in str(error.value)
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists()

@@ -1,4 +1,4 @@
-"""bot/stats_writer.py: statistics never stop or slow an answer. Each database fault (locked by another
+"""bot/stats/writer.py: statistics never stop or slow an answer. Each database fault (locked by another
 connection's write lock, read-only, full, the folder removed) leaves `record` instant, is logged once when it
 starts and once when it ends, keeps the counts in memory, and loses none once the database is back."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bot.stats import Stats
-from bot.stats_writer import StatsWriter
+from bot.stats.writer import StatsWriter
 
 
 def total(path, measure="outcomes"):
@@ -38,7 +38,7 @@ def record_many(writer, n=50):
 
 
 def fault_lines(caplog):
-    return [r.getMessage() for r in caplog.records if r.name == "bot.stats_writer"]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.stats.writer"]
 
 
 class Switchable:

@@ -116,6 +116,7 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
     """`signpost telegram`: check the settings, start the engine, run until stopped. Returns the exit status."""
     from bot.privacy import Pseudonymiser, no_core_dumps
     from bot.settings import stats_db, telegram_token, webhook_secret
+    from bot.stats.location import StatsLocationError, checked_path
 
     no_core_dumps()
     token = telegram_token()
@@ -127,7 +128,12 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
     if webhook_url and not (1 <= len(secret) <= 256 and set(secret) <= SECRET_TOKEN_CHARS):
         print("TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters).", file=sys.stderr)
         return 2
-    engine = EngineProcess(stats_db=stats_db())  # the one writer of statistics; it gets no token
+    try:
+        database = checked_path(stats_db(), create=True)  # the bot's own run may start a new, empty database
+    except StatsLocationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    engine = EngineProcess(stats_db=database)  # the one writer of statistics; it gets no token
     signpost = SignpostBot(engine, Pseudonymiser())
     application = build_application(token, signpost, base_url=api_url, webhook=bool(webhook_url),
                                     on_start=engine.start, on_stop=engine.close)

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Tuple, Union
 
-from bot.stats import Stats, _rows_of
+from bot.stats.store import Stats, _rows_of
 
 log = logging.getLogger(__name__)
 

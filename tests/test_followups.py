@@ -1,0 +1,259 @@
+"""Follow-up questions in conversation: every ask_* intent, asked after a concern has set the scene.
+
+A young person rarely opens with "what is CEOP?": they tell the bot what is happening first, read its answer, and
+then ask what they still need to know. Each case below is one such conversation in a fresh chat: a first message
+that sets a (never crisis) context, then the follow-up question typed the way a 12 to 15 year old types it, in
+words written for this file (not lines of nlu/: ``test_no_follow_up_is_a_training_line_or_a_light_rewording``).
+
+The follow-up turn is judged on what it does, not on its exact wording elsewhere: among its bubbles is that
+question's own answer (the response in responses/followups_*.yml, rendered the way the bot renders it, with the
+values from responses/services.yml), it gives Childline's number, and it is not the fallback ("Sorry, I can't
+help", "I'm not sure I understood").
+"""
+
+import re
+from typing import Dict, List, NamedTuple
+
+import pytest
+import yaml
+from rasa.core.nlg.interpolator import interpolate_text
+
+from bot.concerns import CRISIS, OTHER_INTENTS
+from bot.services import placeholders
+from bot.settings import NLU_DIR, RESPONSES_DIR
+
+FOLLOW_UP_INTENTS = sorted(intent for intent in OTHER_INTENTS if intent.startswith("ask_"))
+FALLBACK_WORDS = ("Sorry, I can't help", "I'm not sure I understood")
+MIN_CONTEXTS = 2
+# A follow-up must differ from the closest training line by more than "a word or two" (words added, dropped or
+# changed).
+MIN_WORD_EDITS = 3
+
+
+class Context(NamedTuple):
+    concern: str  # what the first message is about (asserted in test_every_context_is_read_as_its_concern)
+    text: str
+
+
+# The first messages: what a young person says before the follow-up. None of them is a crisis.
+SEXTORTION_MONEY = Context(
+    "sextortion", "this guy i was chatting to on insta has a pic of me and says hell send it to my whole school "
+                  "unless i pay him")
+SEXTORTION_SNAP = Context("sextortion", "someone on snap is blackmailing me with my nudes and wants money off me")
+SHARED_GROUP_CHAT = Context("image_shared", "my ex sent a nude of me to the year 9 group chat")
+SHARED_POSTED = Context("image_shared", "someone put a pic of me with no top on up on a tiktok account")
+SENT_REGRET = Context("sent_nude_worried", "i sent a nude to a boy i liked and now i really wish i hadnt")
+SENT_OLDER = Context("sent_nude_worried", "i sent a naked pic of myself to someone last night and im freaking out")
+RECEIVED_STRANGER = Context("received_nude", "some random account just sent me a pic of his private parts on snapchat")
+RECEIVED_CLASSMATE = Context("received_nude", "a boy in my year sent me a nude of himself without me asking")
+UNKNOWN_ROBLOX = Context(
+    "unknown_contact", "an older man keeps messaging me on roblox saying im really mature for my age")
+UNKNOWN_DISCORD = Context("unknown_contact", "someone i dont know on discord says hes 15 but he sounds way older and "
+                                             "keeps asking where i live")
+ASKED_BOYFRIEND = Context("asked_for_nudes", "my boyfriend keeps begging me to send him nudes")
+ASKED_CLASSMATE = Context("asked_for_nudes", "a lad in my class keeps asking me for pics on snap")
+FRIEND_OLDER_GUY = Context(
+    "friend_worried", "im worried about my friend, shes been sending pics to an older guy online")
+FRIEND_SENT_NUDES = Context("friend_worried", "my best mate sent nudes to someone and now everyones talking about it "
+                                              "and im worried about him")
+TALK = Context("talk_to_someone", "i think i need to talk to someone about whats been going on")
+REPORT_INSTA = Context("block_report_help", "how do i report someone on instagram")
+BLOCK_SNAP = Context("block_report_help", "how do you block people on snapchat")
+CONTEXTS = [value for name, value in dict(globals()).items() if isinstance(value, Context)]
+
+
+class Case(NamedTuple):
+    intent: str
+    context: Context
+    follow_up: str
+
+
+CASES = [
+    # --- getting help (nlu/followups/help.yml) ---
+    Case("ask_childline_tell_parents", SENT_REGRET, "if i ring childline are they gonna tell my mum and dad"),
+    Case("ask_childline_tell_parents", SEXTORTION_SNAP, "would childline go to my parents about any of this"),
+    Case("ask_give_name", TALK, "do childline make u tell them ur name"),
+    Case("ask_give_name", SEXTORTION_MONEY, "will i have to give them my real name if i call"),
+    Case("ask_is_it_free", TALK, "does ringing them cost anything"),
+    Case("ask_is_it_free", FRIEND_OLDER_GUY, "will calling that number use up my credit"),
+    Case("ask_cant_talk", TALK, "i really dont want to speak to anyone on the phone, is there another way"),
+    Case("ask_cant_talk", SENT_REGRET, "i cant call cos my family would hear me, can i type to them instead"),
+    Case("ask_what_happens_childline", TALK, "whats it actually like when you ring them"),
+    Case("ask_what_happens_childline", SEXTORTION_SNAP, "who do i end up talking to if i phone childline"),
+    Case("ask_how_to_tell", SENT_REGRET, "how am i meant to tell my mum about this"),
+    Case("ask_how_to_tell", SEXTORTION_MONEY, "i need to tell my dad but i have no idea how to say it"),
+    Case("ask_not_uk", TALK, "we live in portugal so are those numbers any use to me"),
+    Case("ask_not_uk", SEXTORTION_SNAP, "im in the netherlands does childline work here"),
+    Case("ask_in_trouble", SENT_REGRET, "is sending it something the police could arrest me for"),
+    Case("ask_in_trouble", SENT_OLDER, "am i gonna get in trouble with the police because i sent it"),
+    Case("ask_friend_in_trouble", FRIEND_OLDER_GUY, "if i tell someone will my friend end up in trouble"),
+    Case("ask_friend_in_trouble", FRIEND_SENT_NUDES, "but if i tell a teacher will he get done for it"),
+    Case("ask_my_fault", SENT_REGRET, "its my own fault for sending it isnt it"),
+    Case("ask_my_fault", SEXTORTION_SNAP, "i feel like i caused all this myself"),
+    Case("ask_trusted_adult_who", SEXTORTION_MONEY, "there isnt a single adult i feel ok telling"),
+    Case("ask_trusted_adult_who", UNKNOWN_ROBLOX, "who even counts as a safe adult to talk to"),
+    Case("ask_parents_angry", SENT_REGRET, "my mum is going to be so mad at me when she finds out"),
+    Case("ask_parents_angry", SEXTORTION_MONEY, "if my dad finds out hell go absolutely mental at me"),
+    Case("ask_can_you_help_more", SEXTORTION_SNAP, "can you report them to the police for me"),
+    Case("ask_can_you_help_more", UNKNOWN_ROBLOX, "are you able to get his account deleted for me"),
+    Case("ask_is_this_normal", ASKED_BOYFRIEND, "do all boyfriends ask for stuff like that"),
+    Case("ask_is_this_normal", ASKED_CLASSMATE, "is that just a normal thing at my age"),
+    Case("ask_what_is_grooming", UNKNOWN_ROBLOX, "is that what people mean by grooming"),
+    Case("ask_what_is_grooming", FRIEND_OLDER_GUY, "what does it mean if someone is grooming you"),
+    Case("ask_keep_secret", UNKNOWN_ROBLOX, "he keeps saying i mustnt tell anyone about our chats"),
+    Case("ask_keep_secret", UNKNOWN_DISCORD, "and he says our chats have to stay just between me and him"),
+    # --- blackmail, reporting and take-down (nlu/followups/reports.yml) ---
+    Case("ask_should_pay", SEXTORTION_MONEY, "would paying him make him delete it"),
+    Case("ask_should_pay", SEXTORTION_SNAP, "is it worth just paying them so they leave me alone"),
+    Case("ask_already_paid", SEXTORTION_MONEY, "i already sent him £30 and now hes asking for more"),
+    Case("ask_already_paid", SEXTORTION_SNAP, "ive paid them once already and they still want more"),
+    Case("ask_deadline", SEXTORTION_MONEY, "he says i have till 9 tonight"),
+    Case("ask_deadline", SEXTORTION_SNAP, "they gave me two hours to send the money"),
+    Case("ask_block_still_post", SEXTORTION_MONEY, "if i block him will he just post it anyway"),
+    Case("ask_block_still_post", SEXTORTION_SNAP, "can they still share my pic after ive blocked them"),
+    Case("ask_already_posted", SEXTORTION_SNAP, "hes gone and posted it on his account already"),
+    Case("ask_already_posted", SHARED_GROUP_CHAT, "loads of people have already seen it and shared it, is it too late"),
+    Case("ask_report_remove_how", SHARED_GROUP_CHAT, "what does report remove actually do"),
+    Case("ask_report_remove_how", SHARED_POSTED, "can report remove get my pic off tiktok"),
+    Case("ask_report_remove_id", SHARED_GROUP_CHAT, "do i have to show them id for it im 13"),
+    Case("ask_report_remove_id", SHARED_POSTED, "i havent got a passport or anything, can i still use report remove"),
+    Case("ask_report_remove_time", SHARED_GROUP_CHAT, "how long does report remove take to get it down"),
+    Case("ask_report_remove_time", SHARED_POSTED, "how soon will it actually be gone after i report it"),
+    Case("ask_take_it_down", SHARED_GROUP_CHAT, "take it down?? never heard of it, what is that"),
+    Case("ask_take_it_down", SHARED_POSTED, "i live in spain can i still get the pic removed"),
+    Case("ask_screenshot", RECEIVED_STRANGER, "should i screenshot it so my mum can see"),
+    Case("ask_screenshot", RECEIVED_CLASSMATE, "can i send it to my teacher so they believe me"),
+    Case("ask_illegal_to_have", RECEIVED_STRANGER, "is it illegal that its still on my phone"),
+    Case("ask_illegal_to_have", RECEIVED_CLASSMATE, "am i breaking the law if it stays in my gallery"),
+    Case("ask_send_picture", RECEIVED_STRANGER, "do you want me to send you the pic he sent"),
+    Case("ask_send_picture", SHARED_GROUP_CHAT, "can i send you the photo so you know what it looks like"),
+    Case("ask_what_is_ceop", SEXTORTION_MONEY, "whats this ceop you mentioned"),
+    Case("ask_what_is_ceop", UNKNOWN_ROBLOX, "who are ceop and what do they even do"),
+    Case("ask_will_they_know", REPORT_INSTA, "will they get told that i reported them"),
+    Case("ask_will_they_know", BLOCK_SNAP, "if i block him will he see that it was me"),
+    Case("ask_evidence", SEXTORTION_SNAP, "what should i hang on to as proof"),
+    Case("ask_evidence", UNKNOWN_ROBLOX, "what stuff should i save before reporting him"),
+    Case("ask_report_anonymous", REPORT_INSTA, "can i keep my name out of it if i report"),
+    Case("ask_report_anonymous", SHARED_POSTED, "is there a way to report it without my name going on it"),
+    Case("ask_fake_or_hacked", REPORT_INSTA, "someone has made an account that pretends to be me"),
+    Case("ask_fake_or_hacked", SEXTORTION_SNAP, "they hacked into my snap and are messaging all my friends"),
+    Case("ask_delete_messages", SEXTORTION_MONEY, "should i just delete all the chats with him"),
+    Case("ask_delete_messages", UNKNOWN_ROBLOX, "can i delete my account so he goes away"),
+    Case("ask_should_meet", UNKNOWN_ROBLOX, "he wants to meet me at the shops on saturday, should i go"),
+    Case("ask_should_meet", UNKNOWN_DISCORD, "he wants to meet up in town is that ok"),
+    Case("ask_what_to_say_no", ASKED_BOYFRIEND, "what do i actually say to him to say no"),
+    Case("ask_what_to_say_no", ASKED_CLASSMATE, "how do i turn him down without him getting in a mood with me"),
+]
+
+
+def _case_id(case: Case) -> str:
+    context = next(name for name, value in globals().items() if value is case.context and name.isupper())
+    return f"{case.intent}-after-{context.lower()}"
+
+
+def follow_up_answers() -> Dict[str, str]:
+    """Each ask_* intent's answer (utter_<intent>), rendered as the bot renders it."""
+    values = placeholders()
+    answers = {}
+    for path in sorted(RESPONSES_DIR.glob("followups_*.yml")):
+        responses = yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
+        for name, variations in responses.items():
+            if name.startswith("utter_ask_"):
+                answers[name[len("utter_"):]] = interpolate_text(variations[0]["text"], values)
+    return answers
+
+
+ANSWERS = follow_up_answers()
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text).lower().split())
+
+
+def training_lines() -> List[str]:
+    lines = []
+    for path in NLU_DIR.rglob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            for line in (block.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    lines.append(_normalise(line.strip()[2:]))
+    return lines
+
+
+def word_edits(a: List[str], b: List[str]) -> int:
+    """The fewest words added, dropped or changed to turn `a` into `b`."""
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
+        previous = current
+    return previous[-1]
+
+
+def _said(reply) -> str:
+    return "\n".join(f"  [{m.text}]" for m in reply.messages)
+
+
+# --- the table itself ---
+
+
+def test_every_follow_up_intent_is_tested_in_at_least_two_contexts():
+    contexts: Dict[str, set] = {intent: set() for intent in FOLLOW_UP_INTENTS}
+    for case in CASES:
+        assert case.intent in contexts, f"{case.intent} is not an ask_* intent of OTHER_INTENTS"
+        contexts[case.intent].add(case.context)
+    assert len(FOLLOW_UP_INTENTS) >= 36
+    too_few = {intent: len(found) for intent, found in contexts.items() if len(found) < MIN_CONTEXTS}
+    assert too_few == {}, f"follow-up intents tested in fewer than {MIN_CONTEXTS} different contexts: {too_few}"
+
+
+def test_every_follow_up_intent_has_an_answer():
+    assert set(ANSWERS) == set(FOLLOW_UP_INTENTS)
+
+
+def test_no_context_is_a_crisis():
+    assert [context for context in CONTEXTS if context.concern in CRISIS] == []
+
+
+def test_no_follow_up_is_a_training_line_or_a_light_rewording():
+    lines = training_lines()
+    trained = set(lines)
+    problems = []
+    for case in CASES:
+        mine = _normalise(case.follow_up)
+        assert mine not in trained, f"{case.follow_up!r} is a training line"
+        words = mine.split()
+        closest = min(lines, key=lambda line: word_edits(words, line.split()))
+        edits = word_edits(words, closest.split())
+        if edits < MIN_WORD_EDITS:
+            problems.append(f"{case.follow_up!r} is {edits} word(s) from the training line {closest!r}")
+    assert problems == []
+
+
+def test_the_follow_ups_are_all_different():
+    follow_ups = [_normalise(case.follow_up) for case in CASES]
+    assert len(follow_ups) == len(set(follow_ups))
+
+
+# --- the conversations ---
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=lambda c: c.text[:40])
+async def test_every_context_is_read_as_its_concern(engine, conversation_id, context):
+    reply = await engine.reply(conversation_id, context.text)
+    assert reply.concern == context.concern, f"read as {reply.intent}:\n{_said(reply)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+async def test_a_follow_up_after_a_concern_gets_its_answer(engine, conversation_id, case):
+    first = await engine.reply(conversation_id, case.context.text)
+    assert first.concern not in CRISIS, f"the context was read as a crisis ({first.intent})"
+    reply = await engine.reply(conversation_id, case.follow_up)
+    bubbles = [m.text for m in reply.messages]
+    said = " ".join(bubbles)
+    explain = f"{case.follow_up!r} was read as {reply.intent} ({reply.confidence}, {reply.by}); the bot said:\n"
+    explain += _said(reply)
+    assert ANSWERS[case.intent] in bubbles, explain
+    assert placeholders()["childline_phone"] in said, explain
+    assert not any(words in said for words in FALLBACK_WORDS), explain
