@@ -35,6 +35,15 @@ OTHER_INTENTS = {
     "inform_platform": "out_of_scope",
     "help": "talk_to_someone",
     "nlu_fallback": "out_of_scope",
+    # follow-ups read in the conversation's context (nlu/context.yml)
+    "what_now": "talk_to_someone",
+    "already_did": "out_of_scope",
+    "should_i_go": "unknown_contact",
+    # in a crisis: safe again, details (pills, cuts, how long ago), playing it down, not wanting to call
+    "safe_now": "out_of_scope",
+    "crisis_detail": "self_harm",
+    "crisis_minimise": "out_of_scope",
+    "refuse_call": "talk_to_someone",
 }
 
 PLATFORMS = (
