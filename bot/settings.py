@@ -30,3 +30,11 @@ def webhook_secret() -> str:
 def stats_db() -> Path:
     """Where the anonymous counts live."""
     return Path(os.environ.get("SIGNPOST_STATS_DB", "signpost-stats.db"))
+
+
+def crisis_moving_on_turns() -> int:
+    """How many messages in a row about other concerns end a crisis (its 999 and Childline reminder); at least 1."""
+    try:
+        return max(1, int(os.environ.get("SIGNPOST_CRISIS_TURNS", "4")))
+    except ValueError:
+        return 4
