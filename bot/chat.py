@@ -29,8 +29,9 @@ def render(messages, out: TextIO) -> List[Button]:
     return choices
 
 
-async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bool) -> None:
-    """Hold one conversation until 'quit' or the end of input."""
+async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bool, echo: bool = False) -> None:
+    """Hold one conversation until 'quit' or the end of input. `echo` writes each line read as `you: ...` (for
+    piped input, so a scripted conversation reads as a transcript; a terminal already shows what was typed)."""
     # A fresh random id each run: it is the conversation's only name, and it is never written anywhere.
     conversation = secrets.token_hex(16)
     out.write(INTRO)
@@ -41,6 +42,9 @@ async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bo
             out.write("you: ")
             out.flush()
         line = next(lines, None)
+        if echo and line is not None:
+            typed = line.rstrip("\r\n")
+            out.write(f"you: {typed}\n")
         if line is None or line.strip().lower() in QUIT_WORDS:
             break
         text = line.strip()

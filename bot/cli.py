@@ -1,8 +1,10 @@
 """`signpost ...`: the command line. Each command only wires modules together."""
 
 import asyncio
+import os
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -13,7 +15,32 @@ warnings.showwarning = lambda *args, **kwargs: None
 from bot.privacy import configure_logging  # noqa: E402
 
 
+def _use_model(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    if value:  # through the environment, so the Telegram bot's engine process finds it too
+        os.environ["SIGNPOST_MODEL"] = str(Path(value).resolve())
+
+
+def model_option(command):
+    """--model PATH: the trained model to run (a .tar.gz, or a folder: its newest model)."""
+    return click.option(
+        "--model", type=click.Path(exists=True), expose_value=False, callback=_use_model,
+        help="The trained model (a .tar.gz file, or a folder holding models). Default: SIGNPOST_MODEL, else models/ "
+             "in a checkout, else ~/.local/share/signpost/models.",
+    )(command)
+
+
+def load_engine(**options):
+    """The engine on the chosen model; no model is one clear line, not a traceback."""
+    from bot.engine import Engine
+
+    try:
+        return Engine.load(**options)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.group()
+@click.version_option(package_name="signpost", message="signpost %(version)s")
 def main() -> None:
     """Signpost: a helper for young people facing online sexual pressure, grooming or sextortion."""
     configure_logging()
@@ -25,29 +52,34 @@ def train(force: bool) -> None:
     """Train the Rasa model if the training data or config changed."""
     from bot.training import train as train_model
 
-    click.echo(f"model: {train_model(force=force)}")
+    try:
+        click.echo(f"model: {train_model(force=force)}")
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
+@model_option
 def chat() -> None:
     """Talk to Signpost in the terminal (reads lines until the end of input when piped)."""
     from bot.chat import run_chat
-    from bot.engine import Engine
     from bot.settings import stats_db
     from bot.stats import Stats
 
     click.echo("Starting Signpost...", err=True)
-    engine = Engine.load(stats=Stats(stats_db()))
-    asyncio.run(run_chat(engine, sys.stdin, sys.stdout, prompt=sys.stdin.isatty()))
+    engine = load_engine(stats=Stats(stats_db()))
+    # Typed at a keyboard, the terminal shows the line; piped in, it is echoed so the output reads as a transcript.
+    interactive = sys.stdin.isatty()
+    asyncio.run(run_chat(engine, sys.stdin, sys.stdout, prompt=interactive, echo=not interactive))
 
 
 @main.command()
+@model_option
 def classify() -> None:
     """Read {"text": ...} JSON lines on stdin; write one JSON line per message (NLU only)."""
     from bot.classify import classify_lines
-    from bot.engine import Engine
 
-    engine = Engine.load()
+    engine = load_engine()
 
     async def run() -> None:
         async for line in classify_lines(engine, sys.stdin):
@@ -57,19 +89,38 @@ def classify() -> None:
 
 
 @main.command("eval")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_command(file, as_json: bool) -> None:
-    """Score the bot on labelled JSON lines: accuracy, macro-F1, crisis recall and false alarms."""
-    from bot import evaluate
-    from bot.engine import Engine
+@model_option
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object per file for several).")
+def eval_command(files, as_json: bool) -> None:
+    """Score the bot on labelled JSON lines: accuracy, macro-F1, crisis recall and false alarms.
 
-    try:
-        rows = evaluate.read_rows(file)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="FILE") from None
-    report = evaluate.evaluate(asyncio.run(evaluate.predict(Engine.load(), rows)))
-    click.echo(evaluate.format_json(report) if as_json else evaluate.format_report(report))
+    Several files are compared side by side first (for example the real set beside the written ones)."""
+    from pathlib import Path
+
+    from bot import evaluate
+
+    sets = {}
+    for file in files:
+        try:
+            sets[Path(file.name).name] = evaluate.read_rows(file)
+        except ValueError as error:
+            raise click.BadParameter(f"{file.name}: {error}", param_hint="FILE") from None
+    engine = load_engine()
+
+    async def score() -> dict:
+        return {name: evaluate.evaluate(await evaluate.predict(engine, rows)) for name, rows in sets.items()}
+
+    reports = asyncio.run(score())
+    if len(reports) == 1:
+        (report,) = reports.values()
+        click.echo(evaluate.format_json(report) if as_json else evaluate.format_report(report))
+    elif as_json:
+        click.echo(evaluate.format_json(reports))
+    else:
+        parts = [evaluate.format_comparison(reports)]
+        parts += [f"== {name} ==\n{evaluate.format_report(report)}" for name, report in reports.items()]
+        click.echo("\n\n".join(parts))
 
 
 @main.group(invoke_without_command=True)
@@ -118,6 +169,7 @@ def dashboard(db_file: str, host: str, port: int) -> None:
 
 
 @main.command()
+@model_option
 @click.option("--webhook-url", metavar="URL", help="Receive updates on this public HTTPS URL instead of polling.")
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to listen on.")
 @click.option("--port", default=8443, show_default=True, help="Webhook: port to listen on.")

@@ -22,11 +22,15 @@ CONCERNS = (
 
 CRISIS = frozenset({"immediate_danger", "self_harm"})
 
-# Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs,
-# and a friend at risk of self-harm or suicide (the safety net's label for those words about someone else), which
-# is a self-harm crisis.
+# Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs;
+# a friend at risk of self-harm or suicide (the safety net's label for those words about someone else) and having
+# already taken pills or hurt themselves badly (999 first), which are self-harm crises; abuse by someone they know,
+# a danger crisis; and a message the bot cannot read (not in English).
 OTHER_INTENTS = {
     "friend_at_risk": "self_harm",
+    "already_hurt": "self_harm",
+    "abuse_disclosure": "immediate_danger",
+    "not_english": "out_of_scope",
     "goodbye": "greet",
     "thanks": "greet",
     "bot_challenge": "greet",
@@ -44,6 +48,44 @@ OTHER_INTENTS = {
     "crisis_detail": "self_harm",
     "crisis_minimise": "out_of_scope",
     "refuse_call": "talk_to_someone",
+    # Follow-up questions about getting help (nlu/followups/help.yml), counted as the concern they come from.
+    "ask_childline_tell_parents": "privacy_question",
+    "ask_give_name": "privacy_question",
+    "ask_is_it_free": "talk_to_someone",
+    "ask_cant_talk": "talk_to_someone",
+    "ask_what_happens_childline": "talk_to_someone",
+    "ask_how_to_tell": "talk_to_someone",
+    "ask_not_uk": "talk_to_someone",
+    "ask_in_trouble": "sent_nude_worried",
+    "ask_friend_in_trouble": "friend_worried",
+    "ask_my_fault": "sent_nude_worried",
+    "ask_trusted_adult_who": "talk_to_someone",
+    "ask_parents_angry": "talk_to_someone",
+    "ask_can_you_help_more": "talk_to_someone",
+    "ask_is_this_normal": "asked_for_nudes",
+    "ask_what_is_grooming": "unknown_contact",
+    "ask_keep_secret": "unknown_contact",
+    # Follow-up questions about blackmail, reporting and take-down (nlu/followups/reports.yml), as their concern.
+    "ask_should_pay": "sextortion",
+    "ask_already_paid": "sextortion",
+    "ask_deadline": "sextortion",
+    "ask_block_still_post": "sextortion",
+    "ask_already_posted": "image_shared",
+    "ask_report_remove_how": "image_shared",
+    "ask_report_remove_id": "image_shared",
+    "ask_report_remove_time": "image_shared",
+    "ask_take_it_down": "image_shared",
+    "ask_screenshot": "received_nude",
+    "ask_illegal_to_have": "received_nude",
+    "ask_send_picture": "privacy_question",
+    "ask_what_is_ceop": "block_report_help",
+    "ask_will_they_know": "block_report_help",
+    "ask_evidence": "block_report_help",
+    "ask_report_anonymous": "block_report_help",
+    "ask_fake_or_hacked": "block_report_help",
+    "ask_delete_messages": "block_report_help",
+    "ask_should_meet": "unknown_contact",
+    "ask_what_to_say_no": "asked_for_nudes",
 }
 
 PLATFORMS = (

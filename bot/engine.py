@@ -42,7 +42,9 @@ HAS_WORDS = re.compile(r"\w")
 INTERNAL_INTENTS = frozenset(DEFAULT_INTENTS) - {"out_of_scope", "nlu_fallback"}
 
 # Which responses count as which moderator outcome (see bot/stats.py for the full list).
-CRISIS_RESPONSES = frozenset({"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk"})
+CRISIS_RESPONSES = frozenset(
+    {"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk", "utter_already_hurt", "utter_abuse_disclosure"}
+)
 FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default", "utter_fallback_again",
                                 "utter_not_understood_in_context"})
 # Answers that mean the bot failed the young person, counted for moderators by concern and turn (no text).

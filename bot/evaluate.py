@@ -14,6 +14,11 @@ Metrics (``evaluate`` is a pure function over (row, prediction) pairs, so it is 
   the share predicted as either crisis concern. A friend at risk predicted as friend_worried is a miss here.
 - crisis false alarms: the other rows predicted as a crisis concern (count and list).
 - trap false alarms: rows marked ``"trap": true`` (idioms, jokes, negations) predicted as a crisis concern.
+- by case: where rows carry a ``"case"`` (tests/data/safety.jsonl: already_hurt, abuse, other_language ...), the
+  accuracy and crisis recall of each case, so a weak kind of message is not hidden in the total.
+
+Several files are compared side by side (``format_comparison``): the real young people's words beside the sets we
+wrote ourselves.
 """
 
 import json
@@ -111,7 +116,7 @@ def evaluate(pairs: Iterable[Tuple[Mapping[str, Any], Prediction]]) -> Dict[str,
     trap_rows = [(r, p, pred) for r, p, pred, _ in scored if r.get("trap")]
     trap_alarms = [_brief(r, pred, p) for r, p, pred in trap_rows if pred in CRISIS]
 
-    return {
+    report = {
         "rows": total,
         "accuracy": _ratio(correct, total),
         "macro_f1": round(macro_f1, 4) if macro_f1 is not None else None,
@@ -125,6 +130,20 @@ def evaluate(pairs: Iterable[Tuple[Mapping[str, Any], Prediction]]) -> Dict[str,
         "crisis_false_alarms": {"count": len(false_alarms), "rows": false_alarms},
         "trap_false_alarms": {"count": len(trap_alarms), "of": len(trap_rows), "rows": trap_alarms},
         "confusion": {"labels": order, "matrix": matrix},
+    }
+    cases = sorted({r["case"] for r, *_ in scored if r.get("case")})
+    if cases:
+        report["by_case"] = {case: _case_summary([s for s in scored if s[0].get("case") == case]) for case in cases}
+    return report
+
+
+def _case_summary(scored: Sequence[Tuple[Mapping[str, Any], Prediction, str, str]]) -> Dict[str, Any]:
+    crisis = [pred for row, _, pred, _ in scored if _is_crisis_row(row)]
+    return {
+        "rows": len(scored),
+        "accuracy": _ratio(sum(pred == gold for *_, pred, gold in scored), len(scored)),
+        "crisis_rows": len(crisis),
+        "crisis_recall": _ratio(sum(pred in CRISIS for pred in crisis), len(crisis)),
     }
 
 
@@ -160,6 +179,11 @@ def format_report(report: Mapping[str, Any]) -> str:
         lines.append(f"{'':<20} " + " ".join(f"{_short(label):>{width}}" for label in labels))
         for label, row in zip(labels, report["confusion"]["matrix"]):
             lines.append(f"{label:<20} " + " ".join(f"{n:>{width}}" for n in row))
+    if report.get("by_case"):
+        lines += ["", f"{'case':<20} {'rows':>5} {'accuracy':>9} {'crisis recall':>14}"]
+        for case, c in report["by_case"].items():
+            recall = f"{_number(c['crisis_recall'])} ({c['crisis_rows']})" if c["crisis_rows"] else "-"
+            lines.append(f"{case:<20} {c['rows']:>5} {_number(c['accuracy']):>9} {recall:>14}")
     for title, entries in (
         ("missed crisis messages", crisis["missed"]),
         ("crisis false alarms", report["crisis_false_alarms"]["rows"]),
@@ -168,6 +192,19 @@ def format_report(report: Mapping[str, Any]) -> str:
         if entries:
             lines += ["", f"{title}:"]
             lines += [f"  [{e['predicted']}] {e['text']}  (expected {', '.join(e['labels'])})" for e in entries]
+    return "\n".join(lines)
+
+
+def format_comparison(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line per labelled file: the headline figures side by side."""
+    lines = [f"{'set':<24} {'rows':>5} {'accuracy':>9} {'macro-F1':>9} {'crisis recall':>16} {'false alarms':>13} {'traps':>8}"]
+    for name, r in reports.items():
+        crisis = f"{_number(r['crisis']['recall'])} ({r['crisis']['caught']}/{r['crisis']['rows']})"
+        traps = f"{r['trap_false_alarms']['count']}/{r['trap_false_alarms']['of']}"
+        lines.append(
+            f"{name:<24} {r['rows']:>5} {_number(r['accuracy']):>9} {_number(r['macro_f1']):>9} {crisis:>16} "
+            f"{r['crisis_false_alarms']['count']:>13} {traps:>8}"
+        )
     return "\n".join(lines)
 
 

@@ -5,13 +5,18 @@ time, whatever the statistical model thinks. This module is a pure spaCy layer (
 lookup lemmatizer from spacy-lookups-data: no model download, works offline) and a Rasa graph component,
 ``SafetyNet``, that runs it last in the NLU pipeline (config.yml).
 
-Pattern file (``nlu/safety_patterns.jsonl``, path in ``bot.settings.SAFETY_PATTERNS``)
---------------------------------------------------------------------------------------
-One JSON object per line; blank lines are ignored. Every object has:
+Pattern files (``nlu/safety_patterns.jsonl`` and ``nlu/safety_patterns_languages.jsonl``, paths in
+``bot.settings.SAFETY_PATTERN_FILES``)
+--------------------------------------------------------------------------------------------------------------
+One JSON object per line; blank lines are ignored. The second file holds crisis words in other languages (one row per
+language and kind, with ``lang`` and ``source``); both are loaded together. Every object has:
 
 - ``label``: one of
-    - ``immediate_danger`` / ``self_harm``: a crisis phrasing. When it matches (and is not negated, see below,
-      and does not lie inside an idiom) the message gets that label, whatever the model said.
+    - ``immediate_danger`` / ``already_hurt`` / ``self_harm`` / ``abuse``: a crisis phrasing. When it matches (and
+      is not negated, see below, and does not lie inside an idiom) the message gets that label, whatever the model
+      said. ``already_hurt`` is pills or poison already taken, a deep cut, bleeding (999 or A&E first);
+      ``self_harm`` keeps "about to" and "thinking about"; ``abuse`` is abuse by someone they know (rape, being
+      forced into sexual things, touching, "our secret"), whose intent is ``abuse_disclosure``.
     - ``not_crisis``: an idiom or joke that only looks like a crisis ("this test is gonna kill me", "dying of
       laughter"). A crisis match lying wholly inside one is dropped ("kill myself" inside "killing myself
       laughing"); a crisis match that only overlaps it still fires. A crisis pattern that checks the word after
@@ -26,10 +31,14 @@ One JSON object per line; blank lines are ignored. Every object has:
       ``IS_PUNCT``, ``TEXT`` (``REGEX``) with ``OP`` ("?", "*", "+", "{0,3}" ...).
       Example: ``[{"LEMMA": "want"}, {"LOWER": "to"}, {"LOWER": {"IN": ["die", "dead"]}}]``
     - ``phrase``: a string or a list of strings, matched as whole words, case-insensitively.
-- optional ``note``: a comment for people; ignored by the code.
+- optional ``note``: a comment for people; ignored by the code. Optional ``lang`` (ISO 639-1 code) and ``source``
+  (where the words were checked) are for the other languages' rows; also ignored by the code.
 
 Patterns and phrases are matched on the *normalised* text (see ``normalise``), never on the raw message:
-curly apostrophes become straight ones; zero-width and control characters go; letters repeated three or more
+curly apostrophes become straight ones; zero-width and control characters go; accents on Latin letters are dropped,
+fullwidth letters become plain ones and Cyrillic or Greek look-alike letters inside Latin words become the Latin
+letters they copy (``bot.normalise``, so "í ẃáńt́ t́ó d́íé" and "і wаnt tо dіе" read "i want to die", while real
+Russian or Ukrainian text keeps its letters); letters repeated three or more
 times are squeezed back to a dictionary word ("diiiie" -> "die"), spelt-out letters are joined ("d i e"); contractions are spelt out ("don't" -> "do
 not", "im" -> "i am", "he's" -> "he is", "can't"/"cant" -> "can not"); text-speak is written out ("kms" -> "kill
 myself", "wanna"/"want 2" -> "want to", "gonna" -> "going to", "unalive" -> "kill myself", "sewer slide" ->
@@ -42,6 +51,9 @@ Negation: a crisis match is *negated* (and does not fire) when, walking left fro
 kill myself"). The walk starts *before* the match, so patterns that contain a negation themselves ("i don't
 want to live anymore", "i'm not safe") still fire.
 
+An idiom explains only its own sentence: a crisis match (or cue) in the next sentence is outside it even when the
+idiom's optional words run on ("my mum's car pulled up. i want to die").
+
 Veto: when no crisis pattern fired but the model predicted a crisis concern, the component replaces that
 prediction with ``out_of_scope`` only if an idiom or a negated crisis phrase matched *and* every crisis cue in
 the message lies inside those spans ("this test is gonna kill me lol"). A cue outside them ("my battery is
@@ -50,7 +62,16 @@ dying and he's following me home") keeps the model's crisis prediction: a real c
 Whose crisis: when every self-harm match is about someone else (its own words, or the nearest person word to its
 left in the same sentence: "my mate says she wants to die"), the verdict says ``someone_else`` and the component
 sets the intent ``friend_at_risk``, a self-harm crisis whose answer is about helping a friend. Undecided is the
-young person.
+young person. The same holds for ``already_hurt`` ("my friend took loads of pills" is a friend at risk).
+
+Which crisis, when several fire: danger first (``immediate_danger``, then ``already_hurt``: both lead with 999), then
+the young person's own ``self_harm``, then self-harm words about someone else (a friend at risk), then ``abuse``;
+within a kind, the first match in the message. Every sentence of a long message is read, so a crisis clause in the
+middle of a story fires like a short message.
+
+Unreadable: a message with no crisis match that the bot cannot read (``bot.languages``: mostly non-Latin letters,
+or Latin words that are not English) gets the intent ``not_english`` (Childline and 999, in English), unless the
+model found a crisis in it.
 
 Speed: patterns are grouped by a word they cannot match without (``pattern_anchor``), and a group is only run on a
 message that contains its anchor; the matches are the same as one Matcher holding every pattern (a test checks).
@@ -78,16 +99,24 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher, PhraseMatcher
 
 from bot.concerns import CRISIS, concern_for
-from bot.settings import ROOT, SAFETY_PATTERNS
+from bot.languages import is_unreadable
+from bot.normalise import fold
+from bot.settings import ROOT, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
 IMMEDIATE_DANGER = "immediate_danger"
+ALREADY_HURT = "already_hurt"
 SELF_HARM = "self_harm"
+ABUSE = "abuse"
 NOT_CRISIS = "not_crisis"
 CRISIS_CUE = "crisis_cue"
-CRISIS_LABELS = (IMMEDIATE_DANGER, SELF_HARM)  # in priority order: danger (999 first) wins a tie
+# In priority order (see "Which crisis" in the docstring): 999-first answers, then self-harm, then abuse.
+CRISIS_LABELS = (IMMEDIATE_DANGER, ALREADY_HURT, SELF_HARM, ABUSE)
 LABELS = frozenset(CRISIS_LABELS + (NOT_CRISIS, CRISIS_CUE))
+WHOSE_LABELS = frozenset({ALREADY_HURT, SELF_HARM})  # labels whose words may be about someone else
 VETO_LABEL = "out_of_scope"
 FRIEND_AT_RISK = "friend_at_risk"  # the intent for self-harm words about someone else (bot/concerns.py: a crisis)
+NOT_ENGLISH = "not_english"  # the intent for a message the bot cannot read (bot/languages.py)
+INTENT_FOR_LABEL = {ABUSE: "abuse_disclosure"}  # every other crisis label is its own intent
 
 # ---------------------------------------------------------------------------------------------------------
 # Normalisation
@@ -264,7 +293,7 @@ def _rewrite(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _INVISIBLE.sub("", text)
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
-    text = text.lower()
+    text = fold(text).lower()
     text = _WORD.sub(_squeeze, text)
     text = _SPELLED_OUT.sub(_join_letters, text)
     for pattern, replacement in _REWRITES_COMPILED:
@@ -383,7 +412,7 @@ def load_patterns(path: Union[str, Path] = SAFETY_PATTERNS) -> List[PatternRow]:
                 raise ValueError(f"{where}: every pattern needs a non-empty string id")
             if labels_by_id.setdefault(pattern_id, label) != label:
                 raise ValueError(f"{where}: id {pattern_id!r} is already used with another label")
-            unknown = set(obj) - {"label", "id", "pattern", "phrase", "note"}
+            unknown = set(obj) - {"label", "id", "pattern", "phrase", "note", "lang", "source"}
             if unknown:
                 raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
             if ("pattern" in obj) == ("phrase" in obj):
@@ -439,9 +468,10 @@ class Hit:
     end: int
     negated: bool = False
     someone_else: bool = False
+    reach: int = 0  # where an idiom stops explaining: its end, or its first sentence end (0: its end)
 
     def contains(self, other: "Hit") -> bool:
-        return self.start <= other.start and other.end <= self.end
+        return self.start <= other.start and other.end <= (self.reach or self.end)
 
 
 @dataclass(frozen=True)
@@ -452,6 +482,7 @@ class Verdict:
     ``veto``: when no crisis fired, the id of the idiom or negated phrase that explains every crisis cue in the
     message (so a model's crisis prediction may be overruled), or None.
     ``someone_else``: the self-harm words are all about another person ("my friend says she wants to die").
+    ``unreadable``: the bot cannot read the message (``bot.languages``).
     """
 
     label: Optional[str] = None
@@ -459,6 +490,7 @@ class Verdict:
     veto: Optional[str] = None
     hits: Tuple[Hit, ...] = ()
     someone_else: bool = False
+    unreadable: bool = False
 
 
 class SafetyRules:
@@ -485,13 +517,22 @@ class SafetyRules:
     def from_path(cls, path: Union[str, Path] = SAFETY_PATTERNS) -> "SafetyRules":
         return cls(load_patterns(path))
 
+    @classmethod
+    def from_paths(cls, paths: Iterable[Union[str, Path]] = SAFETY_PATTERN_FILES) -> "SafetyRules":
+        return cls(row for path in paths for row in load_patterns(path))
+
     def hits(self, text: str) -> List[Hit]:
         """Every match on the normalised text, crisis matches marked when negated."""
+        return self._scan(text)[0]
+
+    def _scan(self, text: str) -> Tuple[List[Hit], bool]:
+        """The hits, and whether the message is unreadable (bot.languages)."""
         # spaCy keeps every new word in its string store for the life of the process; a memory zone forgets the
         # words of this message when it closes, so nothing typed stays in memory after the turn.
         with self.nlp.memory_zone():
             doc = self.nlp(normalise(text))
             words = {token.lower_ for token in doc}
+            unreadable = is_unreadable((token.lower_ for token in doc), _known)
             matches = list(self.phrase_matcher(doc))
             for anchor, matcher in self.matchers.items():
                 if anchor is None or not anchor.isdisjoint(words):
@@ -501,43 +542,56 @@ class SafetyRules:
                 key = self.nlp.vocab.strings[match_id]
                 label = self.labels[key]
                 negated = label in CRISIS_LABELS and is_negated(doc, start)
-                someone_else = label == SELF_HARM and is_about_someone_else(doc, start, end)
-                found.add(Hit(label, key, start, end, negated, someone_else))
-        return sorted(found, key=lambda h: (h.start, h.end, h.id))
+                someone_else = label in WHOSE_LABELS and is_about_someone_else(doc, start, end)
+                reach = _sentence_end(doc, start, end) if label == NOT_CRISIS else 0
+                found.add(Hit(label, key, start, end, negated, someone_else, reach))
+        return sorted(found, key=lambda h: (h.start, h.end, h.id)), unreadable
 
     def check(self, text: str) -> Verdict:
-        hits = self.hits(text)
+        hits, unreadable = self._scan(text)
         idioms = [h for h in hits if h.label == NOT_CRISIS]
         crisis = [h for h in hits if h.label in CRISIS_LABELS]
         fired = [h for h in crisis if not h.negated and not any(i.contains(h) for i in idioms)]
-        for label in CRISIS_LABELS:
-            for hit in fired:
-                if hit.label == label:
-                    someone_else = all(h.someone_else for h in fired if h.label == label)
-                    return Verdict(label=label, pattern=hit.id, hits=tuple(hits), someone_else=someone_else)
+        if fired:
+            first = min(fired, key=lambda h: (_priority(h), h.start, h.end, h.id))
+            return Verdict(label=first.label, pattern=first.id, hits=tuple(hits), someone_else=first.someone_else)
         # Nothing fired: may an idiom or a negation overrule a model that says "crisis"?
         negated = [h for h in crisis if h.negated]
         explained = idioms + negated
         if not explained:
-            return Verdict(hits=tuple(hits))
+            return Verdict(hits=tuple(hits), unreadable=unreadable)
         cues = [h for h in hits if h.label == CRISIS_CUE]
         unexplained = [c for c in cues if not any(e.contains(c) for e in explained)]
         if unexplained:
-            return Verdict(hits=tuple(hits))
+            return Verdict(hits=tuple(hits), unreadable=unreadable)
         first = min(explained, key=lambda h: (h.start, h.id))
         veto = f"{first.id}" if first.label == NOT_CRISIS else f"negated:{first.id}"
-        return Verdict(veto=veto, hits=tuple(hits))
+        return Verdict(veto=veto, hits=tuple(hits), unreadable=unreadable)
+
+
+def _priority(hit: Hit) -> float:
+    """Which crisis answers a message with several: the order of CRISIS_LABELS, with words about someone else's
+    self-harm (a friend at risk) after the young person's own self-harm and before abuse."""
+    return CRISIS_LABELS.index(SELF_HARM) + 0.5 if hit.someone_else else CRISIS_LABELS.index(hit.label)
+
+
+def _sentence_end(doc: Sequence, start: int, end: int) -> int:
+    """An idiom explains only its own sentence: its span up to and including its first sentence end."""
+    for i in range(start + 1, end):
+        if doc[i].lower_ in _SENTENCE_END:
+            return i + 1
+    return end
 
 
 @lru_cache(maxsize=4)
-def rules_for(path: Union[str, Path] = SAFETY_PATTERNS) -> SafetyRules:
-    """Shared rules for a pattern file (loaded once per process)."""
-    return SafetyRules.from_path(path)
+def rules_for(paths: Tuple[Union[str, Path], ...] = SAFETY_PATTERN_FILES) -> SafetyRules:
+    """Shared rules for pattern files (loaded once per process)."""
+    return SafetyRules.from_paths(paths)
 
 
 def check(text: str) -> Verdict:
-    """The verdict of the project's own pattern file on one message."""
-    return rules_for(SAFETY_PATTERNS).check(text)
+    """The verdict of the project's own pattern files on one message."""
+    return rules_for(SAFETY_PATTERN_FILES).check(text)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -551,8 +605,8 @@ SAFETY_KEY = "safety"
 class SafetyNet(GraphComponent, IntentClassifier):
     """Runs the safety rules after the model; a crisis rule overrides the model's intent.
 
-    Config: ``patterns`` (path to the JSONL file, default ``bot.settings.SAFETY_PATTERNS``; relative paths are
-    taken from the project root) and ``veto`` (whether an idiom or negation may overrule a crisis prediction of
+    Config: ``patterns`` (a path to a JSONL file, or a list of them; default ``bot.settings.SAFETY_PATTERN_FILES``,
+    the main file and the other languages' file; relative paths are taken from the project root) and ``veto`` (whether an idiom or negation may overrule a crisis prediction of
     the model when no crisis rule fired; measured on the held-out set it removes false alarms and no crisis).
     Patterns are read in ``create()``, so editing the file needs no retraining, only a restart.
     """
@@ -578,10 +632,9 @@ class SafetyNet(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SafetyNet":
-        path = Path(config.get("patterns") or SAFETY_PATTERNS)
-        if not path.is_absolute():
-            path = ROOT / path
-        return cls(config, SafetyRules.from_path(path))
+        paths = config.get("patterns") or SAFETY_PATTERN_FILES
+        paths = [paths] if isinstance(paths, (str, Path)) else paths
+        return cls(config, SafetyRules.from_paths(path if Path(path).is_absolute() else ROOT / path for path in paths))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -589,14 +642,18 @@ class SafetyNet(GraphComponent, IntentClassifier):
         return messages
 
     def apply(self, message: Message, verdict: Verdict) -> None:
-        """Set the message's intent from the verdict: a crisis rule always wins; a veto only undoes a crisis."""
+        """Set the message's intent from the verdict: a crisis rule always wins; a veto only undoes a crisis; a message
+        the bot cannot read gets ``not_english`` unless the model found a crisis in it."""
         if verdict.label:
-            about_friend = verdict.label == SELF_HARM and verdict.someone_else
-            self._set_intent(message, FRIEND_AT_RISK if about_friend else verdict.label, verdict.pattern)
+            intent = FRIEND_AT_RISK if verdict.someone_else else INTENT_FOR_LABEL.get(verdict.label, verdict.label)
+            self._set_intent(message, intent, verdict.pattern)
             return
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if self.component_config.get("veto", True) and verdict.veto and concern_for(predicted or "") in CRISIS:
+        model_crisis = concern_for(predicted or "") in CRISIS
+        if self.component_config.get("veto", True) and verdict.veto and model_crisis:
             self._set_intent(message, VETO_LABEL, verdict.veto)
+        elif verdict.unreadable and not model_crisis:
+            self._set_intent(message, NOT_ENGLISH, "unreadable")
 
     @staticmethod
     def _set_intent(message: Message, name: str, pattern: Optional[str]) -> None:

@@ -1,20 +1,52 @@
-"""Everything Signpost reads from the environment, and the project's paths, in one place."""
+"""Everything Signpost reads from the environment, and the project's paths, in one place.
+
+Two ways to run: from a checkout (the source tree, as `make` sets it up), where training reads `config.yml`, `nlu/`
+and `responses/`; or from an installed wheel (`pip install .`), which has no checkout. What a running bot reads
+besides the model (the reviewed services file and the safety patterns) is copied into the package, `bot/data/`,
+when the wheel is built (setup.py); in a checkout the files themselves are read. Where the model is found:
+`--model PATH` or `SIGNPOST_MODEL` (a model file, or a folder holding models), else `models/` in a checkout, else
+`$XDG_DATA_HOME/signpost/models` (`~/.local/share/signpost/models`) for an installed wheel.
+"""
 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+# A checkout has the training data beside the package; an installed wheel (site-packages) does not.
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "nlu").is_dir()
+# The run-time files a wheel carries (copied there at build time from the checkout's files named below).
+PACKAGE_DATA = PACKAGE_DIR / "data"
+RUNTIME_FILES = ("responses/services.yml", "nlu/safety_patterns*.jsonl")
+
 CONFIG = ROOT / "config.yml"
 ENDPOINTS = ROOT / "endpoints.yml"
 NLU_DIR = ROOT / "nlu"
 RESPONSES_DIR = ROOT / "responses"
-SERVICES_FILE = RESPONSES_DIR / "services.yml"
-SAFETY_PATTERNS = NLU_DIR / "safety_patterns.jsonl"
+SERVICES_FILE = (RESPONSES_DIR if IN_CHECKOUT else PACKAGE_DATA) / "services.yml"
+SAFETY_PATTERNS = (NLU_DIR if IN_CHECKOUT else PACKAGE_DATA) / "safety_patterns.jsonl"
+# Crisis words in other languages, one row per pattern with its language and source (loaded with the main file).
+SAFETY_PATTERNS_LANGUAGES = (NLU_DIR if IN_CHECKOUT else PACKAGE_DATA) / "safety_patterns_languages.jsonl"
+SAFETY_PATTERN_FILES = (SAFETY_PATTERNS, SAFETY_PATTERNS_LANGUAGES)
 HELDOUT_FILE = ROOT / "tests" / "data" / "heldout.jsonl"
-MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR", ROOT / "models"))
+
+
+def user_data_dir() -> Path:
+    """Where an installed Signpost looks for models by default: $XDG_DATA_HOME/signpost or ~/.local/share/signpost."""
+    base = os.environ.get("XDG_DATA_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".local" / "share") / "signpost"
+
+
+MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else
+                                                             user_data_dir() / "models"))
 
 # Rasa's own telemetry and error reporting stay off: nothing about a conversation leaves the machine.
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+def model_setting() -> str:
+    """SIGNPOST_MODEL (set by --model too): a model file or a folder of models; empty when not set."""
+    return os.environ.get("SIGNPOST_MODEL", "").strip()
 
 
 def telegram_token() -> str:

@@ -515,6 +515,8 @@ class WebhookServer:
         """Start listening on the URL's path; returns the port (useful when `port` is 0)."""
         app = web.Application()
         app.router.add_post(urlsplit(self.url).path or "/", self.receive)
+        # For the reverse proxy and monitoring: the process is up and listening. No data, no state.
+        app.router.add_get("/healthz", self.healthz)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)
@@ -526,6 +528,10 @@ class WebhookServer:
         """Stop listening."""
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Up and listening: "ok", nothing else."""
+        return web.Response(text="ok\n")
 
     async def receive(self, request: web.Request) -> web.Response:
         """One update from Telegram: checked against the secret, then queued for the application."""

@@ -32,3 +32,11 @@ def heldout():
     """The held-out labelled messages (never used for training)."""
     with open(HELDOUT_FILE, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory):
+    """Signpost's wheel, built from this checkout and installed in a fresh venv outside it (tests/installed.py)."""
+    from installed import build_and_install
+
+    return build_and_install(tmp_path_factory.mktemp("installed"))

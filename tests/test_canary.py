@@ -523,7 +523,8 @@ def assert_counts_only(path):
 
 
 def test_the_terminal_chat_keeps_no_text(canaries, search, tmp_path):
-    result, folders = run_chat(tmp_path, chat_script(canaries))
+    script = chat_script(canaries)
+    result, folders = run_chat(tmp_path, script)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "0800 1111" in result.stdout and "  1) " in result.stdout, "the chat answered and offered choices"
@@ -535,8 +536,12 @@ def test_the_terminal_chat_keeps_no_text(canaries, search, tmp_path):
         stats.close()
     assert_counts_only(folders.data / "stats.db")
 
-    # The chat never echoes what is typed: the canary is nowhere in its output.
-    search.text("stdout", result.stdout)
+    # Piped in, the chat echoes each typed line once as `you: ...`, so a scripted conversation reads as a transcript
+    # (the young person's own words, on their own output). Exactly those lines, in order; anywhere else in the
+    # output, and anywhere in stderr, a canary is a leak.
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("you: ")] == [f"you: {line}" for line in script]
+    search.text("stdout", "\n".join(line for line in lines if not line.startswith("you: ")))
     search.text("stderr", result.stderr)
     search.database(folders.data / "stats.db")
     search.everywhere_on_disk(tmp_path)

@@ -191,3 +191,40 @@ def test_cli_eval_rejects_a_bad_file(monkeypatch, tmp_path):
 async def test_run_uses_engine_classify():
     report = await evaluate.run(FakeEngine(), ROWS)
     assert report["rows"] == 3 and report["crisis"]["recall"] == 1.0
+
+
+def _write(tmp_path, name, lines):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_cli_eval_compares_several_sets_side_by_side(monkeypatch, tmp_path):
+    from bot import cli, engine
+
+    monkeypatch.setattr(engine.Engine, "load", classmethod(lambda cls, *a, **k: FakeEngine()))
+    real = _write(tmp_path, "real.jsonl", ROWS[:2])
+    written = _write(tmp_path, "written.jsonl", ROWS)
+    result = CliRunner().invoke(cli.main, ["eval", real, written])
+    assert result.exit_code == 0, result.output
+    table = result.output.split("\n\n")[0].splitlines()
+    assert table[0].split()[:3] == ["set", "rows", "accuracy"]
+    assert table[1].split()[:3] == ["real.jsonl", "2", "1.000"]
+    assert table[2].split()[:3] == ["written.jsonl", "3", "0.667"]
+    assert "== real.jsonl ==" in result.output and "== written.jsonl ==" in result.output
+    reports = json.loads(CliRunner().invoke(cli.main, ["eval", real, written, "--json"]).output)
+    assert set(reports) == {"real.jsonl", "written.jsonl"} and reports["written.jsonl"]["rows"] == 3
+
+
+def test_rows_with_a_case_are_summarised_by_case():
+    rows = [
+        {"text": "a", "labels": ["self_harm"], "case": "already_hurt"},
+        {"text": "b", "labels": ["self_harm"], "case": "already_hurt"},
+        {"text": "c", "labels": ["greet"], "case": "unreadable"},
+    ]
+    report = evaluate.evaluate(zip(rows, ["self_harm", "greet", "out_of_scope"]))
+    assert report["by_case"]["already_hurt"] == {"rows": 2, "accuracy": 0.5, "crisis_rows": 2, "crisis_recall": 0.5}
+    assert report["by_case"]["unreadable"]["crisis_recall"] is None
+    assert "already_hurt" in evaluate.format_report(report)
+    plain = [{k: v for k, v in row.items() if k != "case"} for row in rows]
+    assert "by_case" not in evaluate.evaluate(zip(plain, ["self_harm", "greet", "out_of_scope"]))

@@ -1,5 +1,6 @@
 """The held-out set: the bot is judged on messages it never trained on, and must never miss a crisis."""
 
+import difflib
 import json
 import re
 import subprocess
@@ -41,6 +42,53 @@ def test_no_evaluation_message_is_in_the_training_data(path):
     trained = set(training_examples())
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     leaked = [row["text"] for row in rows if len(row["text"].split()) >= 4 and normalise(row["text"]) in trained]
+    assert leaked == []
+
+
+def evaluation_messages():
+    """(file, message) for every labelled line and every typed turn of the held-out conversations."""
+    for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield path.name, json.loads(line)["text"]
+    conversations = HELDOUT_FILE.parent / "conversations.yml"
+    if conversations.exists():
+        for conversation in yaml.safe_load(conversations.read_text(encoding="utf-8"))["conversations"]:
+            for turn in conversation["turns"]:
+                yield conversations.name, turn["user"]
+
+
+# The sets written from published and new words this session are also checked for light rewordings: a training
+# line that shares a run of five words with one of their lines and reads at least 80% the same (difflib).
+CHECKED_FOR_REWORDING = ("real.jsonl", "safety.jsonl")
+RUN = 5
+
+
+def word_runs(text):
+    words = normalise(text).split()
+    return {tuple(words[i:i + RUN]) for i in range(len(words) - RUN + 1)}
+
+
+def test_no_real_or_safety_line_is_lightly_reworded_into_the_training_data():
+    examples = list(training_examples())
+    by_run = {}
+    for number, example in enumerate(examples):
+        for run in word_runs(example):
+            by_run.setdefault(run, set()).add(number)
+    close = []
+    for name, text in evaluation_messages():
+        if name not in CHECKED_FOR_REWORDING:
+            continue
+        candidates = set().union(*(by_run.get(run, set()) for run in word_runs(text)))
+        close += [(text, examples[n]) for n in candidates
+                  if difflib.SequenceMatcher(None, normalise(text), examples[n]).ratio() >= 0.8]
+    assert close == []
+
+
+def test_no_conversation_turn_is_in_the_training_data():
+    trained = set(training_examples())
+    leaked = [text for name, text in evaluation_messages()
+              if name.endswith(".yml") and len(text.split()) >= 4 and normalise(text) in trained]
     assert leaked == []
 
 

@@ -90,7 +90,9 @@ VALUES = placeholders()
 SERVICE_VALUES = set(VALUES.values())
 DOMAIN = yaml.safe_load((RESPONSES_DIR / "domain.yml").read_text(encoding="utf-8"))
 DOMAIN_INTENTS = {i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]}
-RULES = yaml.safe_load((NLU_DIR / "rules.yml").read_text(encoding="utf-8"))["rules"]
+# Rules live in nlu/rules.yml and beside their intents (nlu/followups/*.yml): Rasa trains on all of nlu/.
+RULES = [rule for path in sorted(NLU_DIR.rglob("*.yml"))
+         for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []]
 STORIES = yaml.safe_load((NLU_DIR / "stories.yml").read_text(encoding="utf-8"))["stories"]
 
 
@@ -411,6 +413,19 @@ def test_every_concern_has_a_rule_that_starts_with_its_own_answer(intent):
         assert action in RESPONSES, f"{intent}: {action} has no response"
 
 
+ALL_INTENTS = {
+    i if isinstance(i, str) else next(iter(i))
+    for path in RESPONSES_DIR.glob("*.yml")
+    for i in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []
+}
+
+
+def test_every_intent_in_the_domain_counts_as_a_concern():
+    # An intent missing here would silently count as out_of_scope in the statistics and the evaluation.
+    assert ALL_INTENTS - set(CONCERNS) - set(OTHER_INTENTS) == set()
+    assert set(OTHER_INTENTS) - {"nlu_fallback"} <= ALL_INTENTS
+
+
 @pytest.mark.parametrize("intent", sorted(set(OTHER_INTENTS)))
 def test_every_other_intent_has_a_rule(intent):
     for action in rule_for(intent):
@@ -594,3 +609,37 @@ def test_meeting_in_person_is_answered_dont_go_tell_an_adult_999():
     for variation in RESPONSES["utter_should_i_go"]:
         text = render(variation["text"])
         assert "don't go" in text and "adult" in text and VALUES["emergency_phone"] in text
+
+
+# --- Already hurt, abuse by someone they know, not English (issue 10) ------------------------------------------
+
+def test_already_hurt_leads_with_999_or_a_and_e_then_paracetamol_then_childline():
+    first = render(RESPONSES["utter_already_hurt"][0]["text"])
+    assert VALUES["emergency_phone"] in sentences(first)[0] and "A&E" in sentences(first)[0]
+    assert "Paracetamol" in first and "even if you feel" in first
+    assert first.index(VALUES["emergency_phone"]) < first.index(VALUES["childline_phone"])
+    assert rule_for("already_hurt")[0] == "utter_already_hurt"
+    path = _crisis_path_text("already_hurt")
+    assert VALUES["shout_text"] in path and "?" not in path
+
+
+def test_abuse_answer_is_safe_believing_and_honest_about_confidentiality():
+    assert rule_for("abuse_disclosure")[0] == "utter_abuse_disclosure"
+    path = _crisis_path_text("abuse_disclosure")
+    assert "not your fault" in path and "safe" in path and "believed" in path
+    assert VALUES["emergency_phone"] in sentences(render(RESPONSES["utter_abuse_disclosure"][0]["text"]))[-1]
+    assert "work out who to tell" in path and "teacher or police officer" in path and "talk to you first" in path
+    assert "?" not in path and "which app" not in path.lower()  # asks nothing: not who, where, when or which app
+
+
+def test_not_english_says_so_with_childline_and_999():
+    text = render(RESPONSES["utter_not_english"][0]["text"])
+    assert sentences(text)[0] == "Sorry, I can only read English."
+    assert VALUES["childline_phone"] in text and VALUES["emergency_phone"] in text
+    assert rule_for("not_english") == ["utter_not_english"]
+
+
+@pytest.mark.parametrize("intent, concern", [("already_hurt", "self_harm"), ("abuse_disclosure", "immediate_danger"),
+                                             ("not_english", "out_of_scope")])
+def test_the_new_intents_count_as_fixed_concerns(intent, concern):
+    assert OTHER_INTENTS[intent] == concern

@@ -10,9 +10,10 @@ from spacy.matcher import Matcher, PhraseMatcher
 
 from bot import safety
 from bot.safety import (
-    IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise, pattern_anchor,
+    ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise,
+    pattern_anchor,
 )
-from bot.settings import HELDOUT_FILE, SAFETY_PATTERNS
+from bot.settings import HELDOUT_FILE, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
 DANGER = [
     "i'm in danger",
@@ -48,7 +49,6 @@ DANGER = [
     "someone's trying to get in",
     "he's hurting me",
     "he hit me",
-    "i was raped",
     "he has a knife",
     "im scared for my life",
     "he's waiting for me after school",
@@ -112,10 +112,6 @@ SELF_HARM_TEXTS = [
     "my family would be better off if i wasn't here",
     "no one would miss me",
     "nobody would even notice if i was gone",
-    "i swallowed a bunch of tablets",
-    "i took loads of paracetamol",
-    "i took 20 pills",
-    "i took all my mums pills",
     "i've been cutting",
     "ive been cutting again",
     "i cut my arms last night",
@@ -148,8 +144,6 @@ SELF_HARM_TEXTS = [
     "i'm tired of living",
     "i want to disappear forever",
     "i'm going to take my own life",
-    "i overdosed",
-    "i od'd last night",
     "i want to diiiie",
     "nothing matters anymore my pics are everywhere",
     "i hate being alive",
@@ -163,13 +157,11 @@ SELF_HARM_TEXTS = [
     "my friend said she's going to kill herself",
     "my mate wants to end his life",
     "my friend is cutting herself",
-    "my friend took loads of pills",
     "i'm not going to be here tomorrow",
     "i won't be here much longer",
     "i've got cuts on my arms",
     "i don't care if i die",
     "i've saved up pills",
-    "i drank bleach",
     "i want to run in front of a car",
     "i wna die",
     "i wanna dye",
@@ -190,6 +182,17 @@ SELF_HARM_TEXTS = [
     "my mate is cutting herself again",
     "he keeps threatening me with the pics, id rather be dead than let my mum see",
     "my friend posted a goodbye message last night and wont reply",
+]
+
+# Pills already taken, poison swallowed: 999 first (their own label since issue 10; they were self_harm before).
+ALREADY_HURT_TEXTS = [
+    "i swallowed a bunch of tablets",
+    "i took loads of paracetamol",
+    "i took 20 pills",
+    "i took all my mums pills",
+    "i overdosed",
+    "i od'd last night",
+    "i drank bleach",
 ]
 
 TRAPS = [
@@ -305,7 +308,7 @@ TRAPS = [
 
 @pytest.fixture(scope="module")
 def rules():
-    return SafetyRules.from_path(SAFETY_PATTERNS)
+    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
 
 
 @pytest.mark.parametrize("text", DANGER)
@@ -320,6 +323,21 @@ def test_self_harm_fires(rules, text):
     assert verdict.label == SELF_HARM, (text, verdict.label, verdict.pattern, normalise(text))
 
 
+@pytest.mark.parametrize("text", ALREADY_HURT_TEXTS)
+def test_already_hurt_fires(rules, text):
+    verdict = rules.check(text)
+    assert verdict.label == ALREADY_HURT, (text, verdict.label, verdict.pattern, normalise(text))
+
+
+def test_a_friend_who_took_pills_is_a_friend_at_risk(rules):
+    verdict = rules.check("my friend took loads of pills")
+    assert (verdict.label, verdict.someone_else) == (ALREADY_HURT, True)
+
+
+def test_rape_is_abuse(rules):
+    assert rules.check("i was raped").label == ABUSE
+
+
 @pytest.mark.parametrize("text", TRAPS)
 def test_traps_do_not_fire(rules, text):
     verdict = rules.check(text)
@@ -329,6 +347,7 @@ def test_traps_do_not_fire(rules, text):
 def test_measured_recall_and_false_alarms(rules):
     """The numbers reported for the layer alone: every crisis phrasing caught, no trap fires."""
     crisis = [(t, IMMEDIATE_DANGER) for t in DANGER] + [(t, SELF_HARM) for t in SELF_HARM_TEXTS]
+    crisis += [(t, ALREADY_HURT) for t in ALREADY_HURT_TEXTS]
     caught = sum(rules.check(text).label == label for text, label in crisis)
     false_alarms = sum(rules.check(text).label is not None for text in TRAPS)
     assert len(crisis) >= 40 and len(TRAPS) >= 30
@@ -338,7 +357,7 @@ def test_measured_recall_and_false_alarms(rules):
 
 def test_grouping_by_anchor_finds_exactly_what_one_matcher_holding_every_pattern_finds(rules):
     """The anchors are only a speed-up: every match of every pattern, on every test and evaluation message."""
-    rows = load_patterns(SAFETY_PATTERNS)
+    rows = [row for path in SAFETY_PATTERN_FILES for row in load_patterns(path)]
     everything = Matcher(rules.nlp.vocab)
     phrases = PhraseMatcher(rules.nlp.vocab, attr="LOWER")
     for row in rows:
@@ -346,7 +365,7 @@ def test_grouping_by_anchor_finds_exactly_what_one_matcher_holding_every_pattern
             everything.add(row.id, [row.pattern])
         else:
             phrases.add(row.id, [rules.nlp.make_doc(safety._rewrite(phrase)) for phrase in row.phrases])
-    texts = DANGER + SELF_HARM_TEXTS + TRAPS + [
+    texts = DANGER + SELF_HARM_TEXTS + ALREADY_HURT_TEXTS + TRAPS + [
         json.loads(line)["text"]
         for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
@@ -580,7 +599,7 @@ def test_component_never_vetoes_a_real_crisis(component):
 )
 def test_who_the_self_harm_words_are_about(rules, text, someone_else):
     verdict = rules.check(text)
-    assert verdict.label == SELF_HARM and verdict.someone_else is someone_else, (text, verdict)
+    assert verdict.label in (SELF_HARM, ALREADY_HURT) and verdict.someone_else is someone_else, (text, verdict)
 
 
 def test_component_gives_a_friend_at_risk_its_own_intent(component):

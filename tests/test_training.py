@@ -1,6 +1,8 @@
 """Training: deterministic, and skipped when nothing it reads has changed."""
 
 import asyncio
+import io
+import re
 
 from bot import training
 from bot.engine import Engine
@@ -37,9 +39,17 @@ def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatc
     assert training.fingerprint() != before
 
 
-def test_training_again_gives_the_same_model(tmp_path, monkeypatch, engine):
+def test_training_again_gives_the_same_model_and_says_so_quietly(tmp_path, monkeypatch, engine, capfd):
     monkeypatch.setattr(training, "MODELS_DIR", tmp_path)
-    fresh = Engine.load(training.train(force=True))
+    progress = io.StringIO()
+    fresh = Engine.load(training.train(force=True, out=progress))
+    # One plain line per step (its name, then how long it took), no bars, no colours, nothing else printed.
+    lines = progress.getvalue().splitlines()
+    steps = [line for line in lines if re.match(r"^ +\d+\. \w+( \.\.\. [\d.]+ s|: unchanged, from the cache)$", line)]
+    assert any("SentenceLogisticRegression" in line for line in steps), lines
+    assert len(lines) == len(steps) + 2, lines  # plus "Training the model ..." and "Trained in N s."
+    out, err = capfd.readouterr()
+    assert "\x1b[" not in progress.getvalue() + out + err and "it/s" not in out + err and "\r" not in out + err
 
     async def classify_all(e):
         return [await e.classify(text) for text in SAMPLE]

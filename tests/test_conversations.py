@@ -1,0 +1,73 @@
+"""The held-out conversations (tests/data/conversations.yml): whole conversations through the engine, turn by turn.
+
+Each turn lists facts the answer must hold (``must_say``; an entry that is a list passes on any one of its
+strings) and words it must not hold (``must_not_say``), compared case-insensitively with curly apostrophes made
+straight. Each conversation is played in a fresh chat. The set was written from the guidance only, by a writer
+who never saw the training data or the bot's answers; see tests/data/README.md.
+"""
+
+import uuid
+
+import yaml
+
+from bot.settings import HELDOUT_FILE
+
+CONVERSATIONS = HELDOUT_FILE.parent / "conversations.yml"
+PASS_RATE = 0.95
+
+
+def load_conversations():
+    return yaml.safe_load(CONVERSATIONS.read_text(encoding="utf-8"))["conversations"]
+
+
+def _plain(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+def turn_problems(turn, answer: str):
+    """What a turn's answer lacks or wrongly holds (empty when it passes)."""
+    said = _plain(answer)
+    problems = []
+    for entry in turn.get("must_say") or []:
+        options = [entry] if isinstance(entry, str) else entry
+        if not any(_plain(option) in said for option in options):
+            problems.append(f"missing {options}")
+    problems += [f"holds {word!r}" for word in turn.get("must_not_say") or [] if _plain(word) in said]
+    return problems
+
+
+async def play(engine, conversation):
+    """(user line, answer, problems) for every turn of one conversation, in a fresh chat."""
+    chat = uuid.uuid4().hex
+    results = []
+    for turn in conversation["turns"]:
+        reply = await engine.reply(chat, turn["user"])
+        answer = "\n".join(m.text for m in reply.messages)
+        results.append((turn["user"], answer, turn_problems(turn, answer)))
+    await engine.forget(chat)
+    return results
+
+
+def test_the_checks_pass_and_fail_as_the_set_describes():
+    turn = {"must_say": ["0800 1111", ["don't pay", "do not pay"]], "must_not_say": ["Sorry, I can't help"]}
+    assert turn_problems(turn, "Don\u2019t pay. Childline: 0800 1111") == []
+    assert turn_problems(turn, "Do not pay. Childline 0800 1111") == []
+    assert turn_problems(turn, "Childline: 0800 1111") == ["missing [\"don't pay\", 'do not pay']"]
+    assert turn_problems(turn, "Sorry, I can\u2019t help. Don't pay. 0800 1111") == ["holds \"Sorry, I can't help\""]
+
+
+def test_the_set_is_large_enough():
+    conversations = load_conversations()
+    assert len(conversations) >= 40
+    assert all(3 <= len(c["turns"]) <= 6 for c in conversations)
+    assert all("Sorry, I can't help" in t["must_not_say"] for c in conversations for t in c["turns"])
+
+
+async def test_at_least_95_percent_of_held_out_turns_pass(engine):
+    played = [(c["name"], await play(engine, c)) for c in load_conversations()]
+    turns = [(name, user, answer, problems) for name, results in played for user, answer, problems in results]
+    failed = [t for t in turns if t[3]]
+    rate = 1 - len(failed) / len(turns)
+    report = "\n".join(f"[{name}] {user!r}: {'; '.join(problems)}" for name, user, _, problems in failed)
+    print(f"\nheld-out conversation turns passed: {len(turns) - len(failed)} of {len(turns)} ({rate:.3f})\n{report}")
+    assert rate >= PASS_RATE, report
