@@ -54,6 +54,33 @@ GOODBYES = ("bye", "ok bye", "goodbye", "cya")
 APP_REPLY = ("its on {app}", "{app}", "it was on {app}", "on {app}")
 
 
+# 100-word messages in the style of real young people's (a story, context first, the concern mid-way, a question at
+# the end), written for the benchmark: the NLU of a long message reads it whole and sentence by sentence
+# (bot/long_messages.py). Not taken from any evaluation set.
+LONG_MESSAGES = (
+    "hi so this is kind of hard to write but i dont really have anyone else to ask. it started last summer when i "
+    "was playing a game online and this boy added me and we talked every night about school and music and stuff "
+    "and he was really nice to me and said i was mature for my age. then he asked for my snap and after a few "
+    "weeks he started asking for pictures and i said no but he kept going on about it and now he says if i dont "
+    "send one he will tell everyone lies about me. what should i do",
+    "my mum works nights so its usually just me and my little brother at home and i dont mind that much but "
+    "lately things have been really bad at school as well because a group of girls keep messaging me on insta "
+    "calling me names and i have stopped going to lunch. last night i just sat in my room for hours and i "
+    "couldnt stop crying and i keep thinking everyone would be better off without me. i havent told my mum "
+    "because she has enough going on and i dont want to worry her. is it normal to feel like this",
+    "Hi, I'm 14 and I don't know if this is the right place to ask. A few months ago I sent a photo to my "
+    "boyfriend at the time because he said he loved me and that he would delete it straight away. We broke up "
+    "in September. Yesterday a girl in my form told me that it is going round a group chat and that loads of "
+    "people in year 10 have seen it. I feel sick and I can't stop shaking. I haven't been in school today. "
+    "Can it be taken down, and will the police get involved? Please reply.",
+    "ok so my friend told me something at the weekend and she made me promise not to tell anyone but i cant stop "
+    "thinking about it. theres this man she met on tiktok who says hes 17 but she saw his real profile and hes "
+    "way older and he keeps buying her things and sending her money for her phone. now he wants to meet her in "
+    "town on saturday and says she cant bring anyone. she thinks its romantic but it feels really wrong to me. "
+    "i dont want to lose her as a friend. what should i do",
+)
+
+
 def all_texts() -> List[str]:
     """Every distinct message text the scripts can use (the NLU-only benchmark cycles through these)."""
     texts = list(OPENERS + BURST_OPENERS + FOLLOW_UPS + THANKS + GOODBYES + CONCERNS_WITHOUT_APP)

@@ -20,6 +20,7 @@ from benchmarks.conversations import (
     APP_WORDS,
     CONCERNS_WITH_APP,
     CONCERNS_WITHOUT_APP,
+    LONG_MESSAGES,
     OPENERS,
     Keyboards,
     Turn,
@@ -103,6 +104,13 @@ async def main(config: Dict[str, Any]) -> None:
         await engine.classify(texts[number % len(texts)])
         classify_times.append(time.perf_counter() - started)
     report(event="classify", latency=latency_summary(classify_times), distinct_texts=len(texts))
+
+    long_times = []
+    for number in range(max(20, config["classify_messages"] // 10)):
+        started = time.perf_counter()
+        await engine.classify(LONG_MESSAGES[number % len(LONG_MESSAGES)])
+        long_times.append(time.perf_counter() - started)
+    report(event="classify_long", latency=latency_summary(long_times), words=[len(t.split()) for t in LONG_MESSAGES])
 
     cache = engine.predictions
     hits, misses = cache.hits, cache.misses

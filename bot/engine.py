@@ -17,13 +17,15 @@ import skops.io  # noqa: F401,I001
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import services
+from bot import long_messages, services
 from bot.concerns import CONCERNS, CRISIS, PLATFORMS, concern_for
 from bot.prediction_cache import PredictionCache
 from bot.replies import BotMessage, Button, Reply, failure_reply
@@ -164,6 +166,12 @@ class Engine:
             empty = Domain.is_empty(domain)
             domain.is_empty = lambda empty=empty: empty
         self._known_intents = (frozenset(agent.domain.intents) | {"nlu_fallback"}) - INTERNAL_INTENTS
+        # Long messages are read sentence by sentence as well as whole (bot/long_messages.py); the sentences by
+        # the classifier alone, the graph's node for it found by name.
+        self.read_long_messages = True
+        nodes = getattr(agent.processor.graph_runner, "_nodes", None) or {}
+        self._classifier_node = next((n for n in nodes if "LogisticRegression" in n), None)
+        self._concern_titles = _concern_titles(agent.domain)
         # Responses give Childline only through its {childline_...} placeholders (tests forbid literal numbers).
         self._childline_responses = frozenset(
             name
@@ -178,6 +186,7 @@ class Engine:
         self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
         self.crisis_turns = crisis_moving_on_turns()
         self._accepts_failures: Dict[type, bool] = {}
+
 
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
@@ -202,7 +211,28 @@ class Engine:
         )
 
     async def _parse(self, text: str) -> Dict[str, Any]:
-        return await self.agent.processor.parse_message(UserMessage(text))
+        whole = await self.agent.processor.parse_message(UserMessage(text))
+        if self.read_long_messages and long_messages.is_long(text):  # bot/long_messages.py
+            pieces = long_messages.split_sentences(text)
+            if len(pieces) > 1:
+                return long_messages.combined_parse(whole, self._model_readings(pieces))
+        return whole
+
+    def _model_readings(self, texts: List[str]) -> List[Dict[str, Any]]:
+        """The classifier's intent and ranking for several texts, in one run of the NLU graph up to the classifier.
+
+        (The safety net is not run on them: it has read the whole message, every sentence of it, already.)
+        """
+        processor = self.agent.processor
+        target = self._classifier_node or processor.model_metadata.nlu_target
+        tracker = DialogueStateTracker.from_events("pieces", [])
+        results = processor.graph_runner.run(
+            inputs={PLACEHOLDER_MESSAGE: [UserMessage(t) for t in texts], PLACEHOLDER_TRACKER: tracker},
+            targets=[target],
+        )
+        return [
+            {"intent": m.get("intent") or {}, "intent_ranking": m.get("intent_ranking") or []} for m in results[target]
+        ]
 
     async def classify(self, text: str) -> Dict[str, Any]:
         """NLU only, no conversation state: what concern a message is about."""
@@ -238,15 +268,31 @@ class Engine:
             await self.forget(conversation_id)
             return failure_reply()
         messages, outcomes = await self._after_turn(conversation_id, [_bot_message(m) for m in output.messages])
+        messages = tuple(messages)
+        also = self._also(parse, intent)
+        if also and messages and f"/{also}" in {b.payload for m in messages for b in m.buttons}:
+            also = None  # already offered ("I'm in danger now" after every concern answer)
+        if also and messages:  # the second concern of a long message, as a button on the last bubble
+            last = messages[-1]
+            button = Button(title=f"Also: {self._concern_titles[also]}", payload=f"/{also}")
+            messages = messages[:-1] + (BotMessage(last.text, last.buttons + (button,)),)
         return Reply(
-            messages=tuple(messages),
+            messages=messages,
             concern=concern_for(intent),
             intent=intent,
             confidence=round(float(parse["intent"].get("confidence") or 0.0), 4),
             platform=_platform_of(parse),
             by=by or _decided_by(parse),
             outcomes=outcomes,
+            also=also,
         )
+
+    def _also(self, parse: Dict[str, Any], intent: str) -> Optional[str]:
+        """The second concern of a long message, if it has a button title and isn't what was answered."""
+        also = (parse.get("long_message") or {}).get("also")
+        if also in self._concern_titles and also != concern_for(intent):
+            return also
+        return None
 
     async def _set_context(self, conversation_id: str, intent: str) -> None:
         """The engine's part of the conversation's memory, set before Rasa answers (labels only, no text).
@@ -359,6 +405,17 @@ class Engine:
     async def forget(self, conversation_id: str) -> None:
         """Drop everything kept about one conversation (quick exit)."""
         await self.tracker_store.forget(conversation_id)
+
+
+def _concern_titles(domain: Domain) -> Dict[str, str]:
+    """Each concern's friendly button title, from the menu of concerns (responses/shared.yml), and a few more."""
+    titles = dict(long_messages.EXTRA_TITLES)
+    for variation in domain.responses.get("utter_fallback_menu") or []:
+        for button in variation.get("buttons") or []:
+            payload = button.get("payload") or ""
+            if PAYLOAD.match(payload) and button.get("title"):
+                titles[payload[1:]] = button["title"]
+    return titles
 
 
 def _fill(text: str, values: Dict[str, Any]) -> str:

@@ -11,7 +11,8 @@ written out):
   Gujarati, Gurmukhi ... all count the same).
 - Latin letters but no English: at least two words of two or more letters, and fewer than half of them are
   English. A word is English when the lookup lemmatizer knows it (its table, as a word or a lemma), when it is one of
-  spaCy's English stop words, or when it occurs in the training data (``nlu/``: so "lol", "insta" and "sc" count).
+  spaCy's English stop words, or when it occurs in the training data (so "lol", "insta" and "sc" count): the safety
+  net keeps those words in the trained model (``SafetyNet.train``), so an installed wheel without ``nlu/`` has them.
   One word alone ("hola") is left to the model, which answers what it does not understand with the menu and Childline.
 """
 
@@ -30,18 +31,23 @@ MAX_ENGLISH_SHARE = 0.5
 _WORD = re.compile(r"[a-z]{2,}")
 
 
+def vocabulary(texts: Iterable[str]) -> FrozenSet[str]:
+    """Every lower-case word of two or more letters in these texts (the training examples)."""
+    return frozenset(word for text in texts for word in _WORD.findall((text or "").lower()))
+
+
 @lru_cache(maxsize=1)
-def training_words() -> FrozenSet[str]:
-    """Every lower-case word of two or more letters in the NLU training examples."""
-    words = set()
+def checkout_words() -> FrozenSet[str]:
+    """The training examples' words read from ``nlu/`` in a checkout, for safety rules built outside a model."""
+    texts = []
     for path in sorted(NLU_DIR.rglob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            words.update(_WORD.findall(str(block.get("examples") or "").lower()))
-    return frozenset(words)
+            texts.append(str(block.get("examples") or ""))
+    return vocabulary(texts)
 
 
 def is_unreadable(words: Iterable[str], known) -> bool:
-    """Whether a message of these normalised words is not English; ``known(word)`` says if the lemmatizer knows it."""
+    """Whether a message of these normalised words is not English; ``known(word)`` says if a word is English."""
     words = list(words)
     letters = [ch for word in words for ch in word if ch.isalpha()]
     if not letters:
@@ -52,5 +58,5 @@ def is_unreadable(words: Iterable[str], known) -> bool:
     latin_words = [w for w in words if _WORD.fullmatch(w)]
     if len(latin_words) < 2:
         return False
-    english = sum(known(w) or w in training_words() for w in latin_words)
+    english = sum(known(w) for w in latin_words)
     return english < MAX_ENGLISH_SHARE * len(latin_words)

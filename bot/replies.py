@@ -34,6 +34,8 @@ class Reply:
     # or "error" (something failed inside; the reply is Childline)
     by: str
     outcomes: FrozenSet[str] = field(default_factory=frozenset)
+    # A second concern found in a long message (bot/long_messages.py), offered as a button after the answer.
+    also: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON-ready data (outcomes sorted)."""
@@ -48,6 +50,7 @@ class Reply:
             "platform": self.platform,
             "by": self.by,
             "outcomes": sorted(self.outcomes),
+            "also": self.also,
         }
 
     @classmethod
@@ -58,7 +61,7 @@ class Reply:
             for m in data["messages"]
         )
         fields = {key: data[key] for key in ("concern", "intent", "confidence", "platform", "by")}
-        return cls(messages=messages, outcomes=frozenset(data["outcomes"]), **fields)
+        return cls(messages=messages, outcomes=frozenset(data["outcomes"]), also=data.get("also"), **fields)
 
 
 def failure_reply() -> Reply:

@@ -99,7 +99,7 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher, PhraseMatcher
 
 from bot.concerns import CRISIS, concern_for
-from bot.languages import is_unreadable
+from bot.languages import checkout_words, is_unreadable, vocabulary
 from bot.normalise import fold
 from bot.settings import ROOT, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
@@ -496,8 +496,11 @@ class Verdict:
 class SafetyRules:
     """The pure spaCy layer: load once, then ``check(text)`` as often as needed."""
 
-    def __init__(self, rows: Iterable[PatternRow]) -> None:
+    def __init__(self, rows: Iterable[PatternRow], words: Optional[FrozenSet[str]] = None) -> None:
         self.nlp = _blank_nlp()
+        # Words of the training data count as English for the unreadable check (bot.languages): the model's, or
+        # the checkout's when the rules are built without a model.
+        self.words = checkout_words() if words is None else words
         self.phrase_matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.labels: Dict[str, str] = {}
         # A Matcher tries every pattern at every token, which cost a fifth of a whole turn. Patterns are grouped
@@ -518,8 +521,13 @@ class SafetyRules:
         return cls(load_patterns(path))
 
     @classmethod
-    def from_paths(cls, paths: Iterable[Union[str, Path]] = SAFETY_PATTERN_FILES) -> "SafetyRules":
-        return cls(row for path in paths for row in load_patterns(path))
+    def from_paths(
+        cls, paths: Iterable[Union[str, Path]] = SAFETY_PATTERN_FILES, words: Optional[FrozenSet[str]] = None
+    ) -> "SafetyRules":
+        return cls((row for path in paths for row in load_patterns(path)), words)
+
+    def _english(self, word: str) -> bool:
+        return _known(word) or word in self.words
 
     def hits(self, text: str) -> List[Hit]:
         """Every match on the normalised text, crisis matches marked when negated."""
@@ -532,7 +540,7 @@ class SafetyRules:
         with self.nlp.memory_zone():
             doc = self.nlp(normalise(text))
             words = {token.lower_ for token in doc}
-            unreadable = is_unreadable((token.lower_ for token in doc), _known)
+            unreadable = is_unreadable((token.lower_ for token in doc), self._english)
             matches = list(self.phrase_matcher(doc))
             for anchor, matcher in self.matchers.items():
                 if anchor is None or not anchor.isdisjoint(words):
@@ -601,28 +609,43 @@ def check(text: str) -> Verdict:
 SAFETY_KEY = "safety"
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class SafetyNet(GraphComponent, IntentClassifier):
     """Runs the safety rules after the model; a crisis rule overrides the model's intent.
 
     Config: ``patterns`` (a path to a JSONL file, or a list of them; default ``bot.settings.SAFETY_PATTERN_FILES``,
     the main file and the other languages' file; relative paths are taken from the project root) and ``veto`` (whether an idiom or negation may overrule a crisis prediction of
     the model when no crisis rule fired; measured on the held-out set it removes false alarms and no crisis).
-    Patterns are read in ``create()``, so editing the file needs no retraining, only a restart.
+    Patterns are read when the model loads, so editing the file needs no retraining, only a restart. Training
+    keeps one thing in the model: the training examples' words, which count as English for the unreadable check.
     """
+
+    WORDS_FILE = "training_words.json"
 
     @classmethod
     def required_components(cls) -> List[Type]:
-        return [IntentClassifier]
+        # It must run after the intent classifier, which config.yml's order ensures at inference; Rasa checks required
+        # components on the training graph too, where this component trains on the examples alone.
+        return []
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # No path here: a default stored in the trained model would pin this machine's path.
         return {"patterns": None, "veto": True}
 
-    def __init__(self, config: Dict[Text, Any], rules: SafetyRules) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], rules: SafetyRules, model_storage: ModelStorage = None, resource: Resource = None
+    ) -> None:
         self.component_config = config
         self.rules = rules
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @staticmethod
+    def _rules(config: Dict[Text, Any], words: Optional[FrozenSet[str]]) -> SafetyRules:
+        paths = config.get("patterns") or SAFETY_PATTERN_FILES
+        paths = [paths] if isinstance(paths, (str, Path)) else paths
+        return SafetyRules.from_paths((path if Path(path).is_absolute() else ROOT / path for path in paths), words)
 
     @classmethod
     def create(
@@ -632,9 +655,27 @@ class SafetyNet(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SafetyNet":
-        paths = config.get("patterns") or SAFETY_PATTERN_FILES
-        paths = [paths] if isinstance(paths, (str, Path)) else paths
-        return cls(config, SafetyRules.from_paths(path if Path(path).is_absolute() else ROOT / path for path in paths))
+        return cls(config, cls._rules(config, None), model_storage, resource)
+
+    def train(self, training_data: Any) -> Resource:
+        words = vocabulary(example.get(TEXT) for example in training_data.training_examples)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self.WORDS_FILE).write_text(json.dumps(sorted(words)), encoding="utf-8")
+        self.rules.words = words
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SafetyNet":
+        with model_storage.read_from(resource) as directory:
+            words = frozenset(json.loads((directory / cls.WORDS_FILE).read_text(encoding="utf-8")))
+        return cls(config, cls._rules(config, words), model_storage, resource)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

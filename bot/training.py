@@ -18,15 +18,19 @@ from typing import Iterable, Optional, TextIO, Tuple
 from bot import settings
 from bot.settings import CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
 
+# The project's Rasa components that learn from the training data (config.yml names them).
+TRAINED_COMPONENTS = ("bot/classifier.py", "bot/safety.py")
 MODEL_PREFIX = "signpost-"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def training_inputs() -> Iterable[Path]:
-    """Every file Rasa trains from (the safety patterns and services are read at run time instead)."""
+    """Every file Rasa trains from (the safety patterns and services are read at run time instead), and the code of
+    the project's own trained components, whose output the model stores."""
     yield CONFIG
     for folder in (NLU_DIR, RESPONSES_DIR):
         yield from sorted(folder.rglob("*.yml"))
+    yield from (path for path in (ROOT / name for name in TRAINED_COMPONENTS) if path.exists())
 
 
 def fingerprint() -> str:

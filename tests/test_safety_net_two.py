@@ -6,7 +6,7 @@ The phrasings are the safety helper's own, written from the issues' descriptions
 
 import pytest
 
-from bot.languages import is_unreadable
+from bot.languages import checkout_words, is_unreadable
 from bot.normalise import fold, strip_accents, unmask_lookalikes
 from bot.safety import (
     ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyNet, SafetyRules, _known, normalise,
@@ -317,3 +317,12 @@ def _message(text, intent, confidence=0.9):
 @pytest.fixture(scope="module")
 def component():
     return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
+
+
+def test_the_trained_model_keeps_the_training_words_for_the_unreadable_check(engine):
+    # An installed wheel has no nlu/: the words that count as English travel in the model (SafetyNet.train).
+    nodes = engine.agent.processor.graph_runner.dask_runner._instantiated_nodes.values()
+    (net,) = [node._component for node in nodes if isinstance(getattr(node, "_component", None), SafetyNet)]
+    assert {"insta", "sc", "lol"} <= net.rules.words
+    # The examples as Rasa read them, without the YAML's entity markup: from the model, not from nlu/.
+    assert "platform" not in net.rules.words and "platform" in checkout_words()

@@ -37,6 +37,13 @@ def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatc
     before = training.fingerprint()
     (nlu / "a.yml").write_text("nlu: [x]\n")
     assert training.fingerprint() != before
+    # The code of a trained component is an input too.
+    component = tmp_path / training.TRAINED_COMPONENTS[0]
+    component.parent.mkdir(parents=True)
+    component.write_text("# v1\n")
+    before = training.fingerprint()
+    component.write_text("# v2\n")
+    assert training.fingerprint() != before
 
 
 def test_training_again_gives_the_same_model_and_says_so_quietly(tmp_path, monkeypatch, engine, capfd):
