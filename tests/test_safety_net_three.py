@@ -178,3 +178,14 @@ def _message(text, intent, confidence=0.9):
 @pytest.fixture(scope="module")
 def component():
     return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
+
+
+@pytest.mark.parametrize("text", ["done. took them all.", "i already did it with my mums pills",
+                                  "ive already done it the paracetamol. im so scared"])
+def test_already_done_it_with_pills_is_already_hurt(rules, text):
+    _check(rules, text, ALREADY_HURT)
+
+
+@pytest.mark.parametrize("text", ["took them all to the cinema yesterday", "he took it all back", "i already did it, my homework"])
+def test_taking_them_all_somewhere_is_no_crisis(rules, text):
+    assert rules.check(text).label is None
