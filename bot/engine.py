@@ -179,7 +179,7 @@ class Engine:
         )
         values = services.placeholders()
         self._emergency = values["emergency_phone"]
-        self._childline = (values["childline_phone"], values["childline_web"])
+        self._childline = values["childline_phone"]  # the number itself stays in every crisis answer, not just the site
         # The bubble that keeps 999 and Childline in every answer while a crisis is on (words in responses/).
         (reminder,) = agent.domain.responses["utter_crisis_reminder"]
         self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
@@ -361,7 +361,7 @@ class Engine:
         """In a crisis every answer shows 999 and Childline: an answer without both gets the short reminder first,
         in place of its closing Childline bubble (so a turn stays at three bubbles at most)."""
         text = " ".join(m.text for m in messages)
-        if self._emergency in text and any(c in text for c in self._childline):
+        if self._emergency in text and self._childline in text:
             return messages
         names = [(e.metadata or {}).get("utter_action") for e in now if isinstance(e, BotUttered)]
         if len(names) == len(messages):
