@@ -99,8 +99,8 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher, PhraseMatcher
 
 from bot.concerns import CRISIS, concern_for
-from bot.languages import checkout_words, is_unreadable, vocabulary
-from bot.normalise import fold
+from bot.safety.languages import checkout_words, is_unreadable, vocabulary
+from bot.safety.normalise import fold
 from bot.settings import ROOT, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
 IMMEDIATE_DANGER = "immediate_danger"
