@@ -18,8 +18,9 @@ from typing import Iterable, Optional, TextIO, Tuple
 from bot import settings
 from bot.settings import CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
 
-# The project's Rasa components that learn from the training data (config.yml names them).
-TRAINED_COMPONENTS = ("bot/classifier.py", "bot/safety.py")
+# The project's Rasa components that learn from the training data (config.yml names them), and the safety rules the
+# safety net's stored words are for (a folder stands for every .py file in it).
+TRAINED_COMPONENTS = ("bot/classifier.py", "bot/rasa_ext/safety_net.py", "bot/safety")
 MODEL_PREFIX = "signpost-"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -30,7 +31,11 @@ def training_inputs() -> Iterable[Path]:
     yield CONFIG
     for folder in (NLU_DIR, RESPONSES_DIR):
         yield from sorted(folder.rglob("*.yml"))
-    yield from (path for path in (ROOT / name for name in TRAINED_COMPONENTS) if path.exists())
+    for path in (ROOT / name for name in TRAINED_COMPONENTS):
+        if path.is_dir():
+            yield from sorted(path.rglob("*.py"))
+        elif path.exists():
+            yield path
 
 
 def fingerprint() -> str:

@@ -9,6 +9,7 @@ import pytest
 from spacy.matcher import Matcher, PhraseMatcher
 
 from bot import safety
+from bot.rasa_ext.safety_net import SafetyNet
 from bot.safety import (
     ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise,
     pattern_anchor,
@@ -544,7 +545,7 @@ def _message(text, intent, confidence=0.9):
 
 @pytest.fixture(scope="module")
 def component():
-    return safety.SafetyNet.create(safety.SafetyNet.get_default_config(), None, None, None)
+    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
 def test_component_crisis_rule_overrides_the_model(component):
@@ -612,6 +613,6 @@ def test_component_gives_a_friend_at_risk_its_own_intent(component):
 
 
 def test_component_veto_can_be_switched_off():
-    component = safety.SafetyNet.create({"patterns": "nlu/safety_patterns.jsonl", "veto": False}, None, None, None)
+    component = SafetyNet.create({"patterns": "nlu/safety_patterns.jsonl", "veto": False}, None, None, None)
     [message] = component.process([_message("this test is gonna kill me lol", SELF_HARM)])
     assert message.get("intent")["name"] == SELF_HARM

@@ -6,11 +6,10 @@ The phrasings are the safety helper's own, written from the issues' descriptions
 
 import pytest
 
-from bot.languages import checkout_words, is_unreadable
-from bot.normalise import fold, strip_accents, unmask_lookalikes
-from bot.safety import (
-    ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyNet, SafetyRules, _known, normalise,
-)
+from bot.rasa_ext.safety_net import SafetyNet
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, _known, normalise
+from bot.safety.languages import checkout_words, is_unreadable
+from bot.safety.normalise import fold, strip_accents, unmask_lookalikes
 from bot.settings import SAFETY_PATTERN_FILES
 
 
