@@ -27,7 +27,7 @@ from bot import long_messages, services
 from bot.concerns import PLATFORMS, concern_for
 from bot.prediction_cache import PredictionCache
 from bot.replies import BotMessage, Button, Reply, failure_reply
-from bot.tracker_store import RedactingTrackerStore
+from bot.rasa_ext.tracker_store import RedactingTrackerStore
 
 logger = logging.getLogger(__name__)
 

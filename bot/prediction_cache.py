@@ -35,7 +35,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import safe_slot_value
+from bot.rasa_ext.tracker_store import safe_slot_value
 
 Key = Tuple[Hashable, ...]
 RULE_POLICY = "RulePolicy"

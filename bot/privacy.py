@@ -6,7 +6,7 @@
 - `Pseudonymiser` turns a channel's id (a Telegram chat id) into a conversation id with a keyed HMAC. The key is random,
   lives in memory only and is replaced every UTC day, so a conversation id can't be linked back to a chat, or to the
   same chat on another day.
-- `bot.tracker_store.RedactingTrackerStore` is the Rasa tracker store: it keeps intents, the app name from the closed
+- `bot.rasa_ext.tracker_store.RedactingTrackerStore` is the Rasa tracker store: it keeps intents, the app name from the closed
   list, slots and actions, never text, in memory only, for a bounded number of conversations and at most 30 idle
   minutes.
 

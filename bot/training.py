@@ -20,7 +20,7 @@ from bot.settings import CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
 
 # The project's Rasa components that learn from the training data (config.yml names them), and the safety rules the
 # safety net's stored words are for (a folder stands for every .py file in it).
-TRAINED_COMPONENTS = ("bot/classifier.py", "bot/rasa_ext/safety_net.py", "bot/safety")
+TRAINED_COMPONENTS = ("bot/rasa_ext/classifier.py", "bot/rasa_ext/safety_net.py", "bot/safety")
 MODEL_PREFIX = "signpost-"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

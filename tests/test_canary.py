@@ -46,7 +46,7 @@ import pytest
 from aiohttp import web
 from spacy.strings import StringStore
 
-from bot import tracker_store
+from bot.rasa_ext import tracker_store
 from bot.channels import telegram as tg
 from bot.engine import Engine
 from bot.privacy import LOG_FORMAT, ContentFreeFormatter, Pseudonymiser, configure_logging

@@ -138,7 +138,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
-    from bot.classifier import SentenceLogisticRegression
+    from bot.rasa_ext.classifier import SentenceLogisticRegression
 
     runner = engine.agent.processor.graph_runner
     name, node = next((n, node) for n, node in runner._nodes.items()
@@ -177,7 +177,7 @@ async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(eng
     from rasa.nlu.constants import TOKENS_NAMES
     from rasa.shared.nlu.constants import TEXT
 
-    from bot.classifier import SentenceCountVectorsFeaturizer
+    from bot.rasa_ext.classifier import SentenceCountVectorsFeaturizer
 
     runner = engine.agent.processor.graph_runner
     featurizers = [(name, node._component) for name, node in runner._nodes.items()

@@ -18,7 +18,7 @@ from rasa.shared.core.events import (
 )
 
 from bot.privacy import Pseudonymiser, configure_logging
-from bot.tracker_store import RedactingTrackerStore
+from bot.rasa_ext.tracker_store import RedactingTrackerStore
 from bot.settings import RESPONSES_DIR
 from helpers import strings_in
 

@@ -33,14 +33,14 @@ def test_endpoints_name_the_redacting_tracker_store_and_rasa_loads_it():
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-    from bot.tracker_store import RedactingTrackerStore
+    from bot.rasa_ext.tracker_store import RedactingTrackerStore
 
     config = read_endpoint_config(str(ENDPOINTS), "tracker_store")
-    assert config is not None and config.type == "bot.tracker_store.RedactingTrackerStore"
+    assert config is not None and config.type == "bot.rasa_ext.tracker_store.RedactingTrackerStore"
     assert type(TrackerStore.create(config, Domain.empty())) is RedactingTrackerStore
     # The control: Rasa's silent fallback is real, so the name matters.
     with pytest.warns(UserWarning):
-        wrong = TrackerStore.create(EndpointConfig(type="bot.tracker_store.NoSuchStore"), Domain.empty())
+        wrong = TrackerStore.create(EndpointConfig(type="bot.rasa_ext.tracker_store.NoSuchStore"), Domain.empty())
     assert type(wrong) is InMemoryTrackerStore
 
 
