@@ -50,7 +50,7 @@ constraints:
 
 # Rasa's own commands on this project's layout (the domain is the responses/ folder, the training data nlu/). Each
 # uses endpoints.yml, so the redacting tracker store: nothing typed is kept. Servers listen on 127.0.0.1 only.
-MODEL = $$($(BIN)/python -c 'from bot.training import latest_model; print(latest_model())')
+MODEL = $$($(BIN)/python -c 'from bot.model_files import latest_model; print(latest_model())')
 RASA_ENV = RASA_TELEMETRY_ENABLED=false
 
 rasa-validate: install

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from benchmarks.conversations import LONG_MESSAGES
-from bot import evaluate, long_messages as lm
+from bot import long_messages as lm
+from bot.tools import evaluate
 from bot.concerns import concern_for
 from bot.engine import Engine
 

@@ -493,7 +493,7 @@ def machine() -> Dict[str, Any]:
 
 
 async def bench(args: argparse.Namespace) -> Dict[str, Any]:
-    from bot.training import latest_model
+    from bot.model_files import latest_model
 
     source = latest_model()
     results: Dict[str, Any] = {

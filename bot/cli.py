@@ -50,7 +50,7 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for the current data exists.")
 def train(force: bool) -> None:
     """Train the Rasa model if the training data or config changed."""
-    from bot.training import train as train_model
+    from bot.tools.training import train as train_model
 
     try:
         click.echo(f"model: {train_model(force=force)}")
@@ -62,7 +62,7 @@ def train(force: bool) -> None:
 @model_option
 def chat() -> None:
     """Talk to Signpost in the terminal (reads lines until the end of input when piped)."""
-    from bot.chat import run_chat
+    from bot.channels.terminal import run_chat
     from bot.stats import Stats, StatsLocationError
 
     try:
@@ -80,7 +80,7 @@ def chat() -> None:
 @model_option
 def classify() -> None:
     """Read {"text": ...} JSON lines on stdin; write one JSON line per message (NLU only)."""
-    from bot.classify import classify_lines
+    from bot.tools.classify import classify_lines
 
     engine = load_engine()
 
@@ -101,7 +101,7 @@ def eval_command(files, as_json: bool) -> None:
     Several files are compared side by side first (for example the real set beside the written ones)."""
     from pathlib import Path
 
-    from bot import evaluate
+    from bot.tools import evaluate
 
     sets = {}
     for file in files:

@@ -23,7 +23,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import long_messages, services
+from bot import long_messages, service_numbers as services
 from bot.concerns import PLATFORMS, concern_for
 from bot.prediction_cache import PredictionCache
 from bot.replies import BotMessage, Button, Reply, failure_reply
@@ -152,7 +152,7 @@ class Engine:
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
         """Load the trained model (the newest under models/ unless a path is given) once."""
-        from bot.training import latest_model
+        from bot.model_files import latest_model
 
         path = model_path or latest_model()
         agent = Agent.load(str(path))

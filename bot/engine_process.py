@@ -94,7 +94,7 @@ class EngineProcess:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
-        from bot.training import latest_model  # no Rasa: only the models folder
+        from bot.model_files import latest_model  # no Rasa: only the models folder
 
         try:
             model = self.model_path or latest_model()

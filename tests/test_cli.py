@@ -57,7 +57,7 @@ def test_version():
 
 
 def test_a_model_given_with_model_is_used_and_a_missing_one_is_one_clear_line(tmp_path):
-    from bot.training import latest_model
+    from bot.model_files import latest_model
 
     model = str(latest_model())
     stdin = '{"text": "hiya"}\n'

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from bot.settings import ROOT
-from bot.training import latest_model
+from bot.model_files import latest_model
 from fake_telegram import FakeTelegram
 
 DEPLOY = ROOT / "deploy"

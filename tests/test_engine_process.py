@@ -176,6 +176,6 @@ async def test_counts_reach_the_database_once_the_engine_is_idle(process):
 
 
 async def test_no_trained_model_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.training.MODELS_DIR", tmp_path)
+    monkeypatch.setattr("bot.model_files.MODELS_DIR", tmp_path)
     with pytest.raises(EngineStartError, match="No trained model"):
         await EngineProcess().start()

@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from bot import evaluate
-from bot.evaluate import evaluate as score, format_json, format_report, read_rows
+from bot.tools import evaluate
+from bot.tools.evaluate import evaluate as score, format_json, format_report, read_rows
 
 # (row, predicted concern); the comment says what each line tests.
 CASES = [

@@ -19,7 +19,7 @@ import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
 from bot.concerns import CRISIS, OTHER_INTENTS
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
 FOLLOW_UP_INTENTS = sorted(intent for intent in OTHER_INTENTS if intent.startswith("ask_"))

@@ -294,7 +294,7 @@ def test_stdlib_exceptions_show_type_and_place_only():
 
 def _trained_model():
     try:
-        from bot.training import latest_model
+        from bot.model_files import latest_model
 
         return latest_model()
     except FileNotFoundError:

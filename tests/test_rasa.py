@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import CONFIG, NLU_DIR, RESPONSES_DIR, ROOT
-from bot.training import latest_model
+from bot.model_files import latest_model
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 TESTS = Path(__file__).parent

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.settings import ENDPOINTS, ROOT
-from bot.training import latest_model
+from bot.model_files import latest_model
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 

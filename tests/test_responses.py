@@ -16,7 +16,7 @@ import yaml
 from rasa.core.nlg.interpolator import interpolate, interpolate_text
 
 from bot.concerns import CONCERNS, CRISIS, PLATFORMS, OTHER_INTENTS
-from bot.services import load_services, placeholders
+from bot.service_numbers import load_services, placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
 MAX_WORDS = 60

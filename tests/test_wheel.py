@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import ROOT
-from bot.training import latest_model
+from bot.model_files import latest_model
 from installed import run
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import multiprocessing
 from collections import Counter
 
 from bot.stats import MEASURES, Stats
-from bot.training import latest_model
+from bot.model_files import latest_model
 
 # Button payloads, so the counts don't depend on how the model reads typed words: a greeting, a concern, an app,
 # small talk, a second concern, and the first concern again (counted once per conversation).

@@ -3,7 +3,7 @@
 from telegram import BotCommand
 
 from bot.replies import Button
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 
 LEAVE_TITLE = "Leave quickly"
 COMMANDS = (
