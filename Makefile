@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 BIN := .venv/bin
 
-.PHONY: chat test bench model install clean wheel constraints \
+.PHONY: chat test test-fast bench model install clean wheel constraints \
 	rasa-validate rasa-train rasa-test rasa-shell rasa-interactive dashboard-shot
 
 chat: model
@@ -11,6 +11,10 @@ chat: model
 
 test: model
 	$(BIN)/pytest
+
+# Everything but the slow tests (training, the wheel, nginx, rasa run, the stock-Rasa benchmark): a few minutes.
+test-fast: model
+	$(BIN)/pytest -m "not slow"
 
 bench: model
 	$(BIN)/python -m benchmarks.run

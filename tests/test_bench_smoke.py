@@ -9,9 +9,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bot.settings import ROOT
 
 
+@pytest.mark.slow  # the stock-Rasa comparison: `rasa run` and `signpost telegram` started and loaded
 def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
     output = tmp_path / "results.json"
     run = subprocess.run(

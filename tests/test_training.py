@@ -4,6 +4,8 @@ import asyncio
 import io
 import re
 
+import pytest
+
 from bot import model_files
 from bot.tools import training
 from bot.engine import Engine
@@ -47,6 +49,7 @@ def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatc
     assert model_files.fingerprint() != before
 
 
+@pytest.mark.slow  # trains a model from scratch
 def test_training_again_gives_the_same_model_and_says_so_quietly(tmp_path, monkeypatch, engine, capfd):
     monkeypatch.setattr(model_files, "MODELS_DIR", tmp_path)
     progress = io.StringIO()

@@ -9,6 +9,8 @@ import asyncio
 import multiprocessing
 from collections import Counter
 
+import pytest
+
 from bot.stats import MEASURES, Stats
 from bot.model_files import latest_model
 
