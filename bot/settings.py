@@ -91,5 +91,11 @@ def telegram_rate() -> float:
     return _number("SIGNPOST_TELEGRAM_RATE", 30.0)
 
 
+def speedups() -> bool:
+    """Whether the engine uses its speed-ups of Rasa's internals (bot/rasa_ext/speedups/README.md):
+    `SIGNPOST_SPEEDUPS=0` gives stock Rasa's behaviour, with the same answers, only slower. Default on."""
+    return os.environ.get("SIGNPOST_SPEEDUPS", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 # Environment variables only the Telegram process may see: the engine process is started without them.
 SECRET_ENVIRONMENT = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")

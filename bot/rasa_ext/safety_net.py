@@ -72,11 +72,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     @classmethod
     def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "SafetyNet":
         return cls(config, cls._rules(config, None), model_storage, resource)
 
