@@ -472,7 +472,8 @@ def test_abuse_answer_is_safe_believing_and_honest_about_confidentiality():
     assert rule_for("abuse_disclosure")[0] == "utter_abuse_disclosure"
     path = _crisis_path_text("abuse_disclosure")
     assert "not your fault" in path and "safe" in path and "believed" in path
-    assert VALUES["emergency_phone"] in sentences(render(RESPONSES["utter_abuse_disclosure"][0]["text"]))[-1]
+    first = render(RESPONSES["utter_abuse_disclosure"][0]["text"])
+    assert VALUES["emergency_phone"] in first and VALUES["childline_phone"] in first  # both numbers in the first bubble
     assert "work out who to tell" in path and "teacher or police officer" in path and "talk to you first" in path
     assert "?" not in path and "which app" not in path.lower()  # asks nothing: not who, where, when or which app
 
