@@ -39,6 +39,15 @@ OTHER_INTENTS = {
     "inform_platform": "out_of_scope",
     "help": "talk_to_someone",
     "nlu_fallback": "out_of_scope",
+    # follow-ups read in the conversation's context (nlu/context.yml)
+    "what_now": "talk_to_someone",
+    "already_did": "out_of_scope",
+    "should_i_go": "unknown_contact",
+    # in a crisis: safe again, details (pills, cuts, how long ago), playing it down, not wanting to call
+    "safe_now": "out_of_scope",
+    "crisis_detail": "self_harm",
+    "crisis_minimise": "out_of_scope",
+    "refuse_call": "talk_to_someone",
     # Follow-up questions about getting help (nlu/followups/help.yml), counted as the concern they come from.
     "ask_childline_tell_parents": "privacy_question",
     "ask_give_name": "privacy_question",

@@ -19,15 +19,17 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import long_messages, service_numbers as services
-from bot.concerns import PLATFORMS, concern_for
+from bot.concerns import CONCERNS, CRISIS, PLATFORMS, concern_for
 from bot.prediction_cache import PredictionCache
-from bot.replies import BotMessage, Button, Reply, failure_reply
 from bot.rasa_ext.tracker_store import RedactingTrackerStore
+from bot.replies import BotMessage, Button, Reply, failure_reply
+from bot.settings import crisis_moving_on_turns
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +38,38 @@ PAYLOAD = re.compile(r'^/(?P<intent>[a-z_]+)(?:\{"platform":\s*"(?P<platform>[a-
 # Messages without a single letter or digit (emoji only, stickers as text, blank) get the menu.
 HAS_WORDS = re.compile(r"\w")
 
+# Rasa's own intents (restart, back, session_start) are commands, not something a young person can send: typed as
+# "/restart" they are read as text like any other message (out_of_scope and nlu_fallback are Signpost's too).
+INTERNAL_INTENTS = frozenset(DEFAULT_INTENTS) - {"out_of_scope", "nlu_fallback"}
+
 # Which responses count as which moderator outcome (see bot/stats/store.py for the full list).
 CRISIS_RESPONSES = frozenset(
     {"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk", "utter_already_hurt", "utter_abuse_disclosure"}
 )
-FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default"})
+FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default", "utter_fallback_again",
+                                "utter_not_understood_in_context"})
+# Answers that mean the bot failed the young person, counted for moderators by concern and turn (no text).
+FAILURE_KINDS = {
+    "utter_fallback_menu": "not_understood",
+    "utter_default": "not_understood",
+    "utter_fallback_again": "not_understood",
+    "utter_not_understood_in_context": "not_understood",
+    "utter_out_of_scope": "cant_help",
+    "utter_out_of_scope_in_context": "cant_help",
+}
+MAX_TURN = 10  # failure turn numbers are capped: 10 means "10 or later"
+
+# --- Context (the slots in responses/domain.yml) ---
+# Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
+REPEATABLE = frozenset({"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
+                        "unknown_contact", "friend_worried", "block_report_help"})
+# A message about one of these concerns moves the conversation on from a crisis (follow-ups that belong to a crisis
+# never do, whatever concern they count as).
+MOVING_ON = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope", "talk_to_someone"}
+CRISIS_FOLLOWUPS = frozenset({"safe_now", "crisis_detail", "crisis_minimise", "refuse_call", "what_now",
+                              "already_did", "should_i_go"})
+# The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
+CLOSING = "utter_next_steps"
 
 
 class ServicesNLG(TemplatedNaturalLanguageGenerator):
@@ -135,7 +164,7 @@ class Engine:
         for domain in {id(d): d for d in (agent.domain, agent.processor.domain)}.values():
             empty = Domain.is_empty(domain)
             domain.is_empty = lambda empty=empty: empty
-        self._known_intents = frozenset(agent.domain.intents) | {"nlu_fallback"}
+        self._known_intents = (frozenset(agent.domain.intents) | {"nlu_fallback"}) - INTERNAL_INTENTS
         # Long messages are read sentence by sentence as well as whole (bot/long_messages.py); the sentences by
         # the classifier alone, the graph's node for it found by name.
         self.read_long_messages = True
@@ -148,6 +177,14 @@ class Engine:
             for name, variations in agent.domain.responses.items()
             if any("{childline_" in (v.get("text") or "") for v in variations)
         )
+        values = services.placeholders()
+        self._emergency = values["emergency_phone"]
+        self._childline = (values["childline_phone"], values["childline_web"])
+        # The bubble that keeps 999 and Childline in every answer while a crisis is on (words in responses/).
+        (reminder,) = agent.domain.responses["utter_crisis_reminder"]
+        self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
+        self.crisis_turns = crisis_moving_on_turns()
+
 
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
@@ -220,14 +257,16 @@ class Engine:
             text = text.lstrip("/")
         try:
             parse = await self._parse(text)
+            intent = parse["intent"].get("name") or "nlu_fallback"
+            await self._set_context(conversation_id, intent)
             output = CollectingOutputChannel()
             await self.agent.handle_message(UserMessage(text, output, conversation_id, parse_data=parse))
         except Exception as error:  # the young person still gets Childline, and nothing half-done is kept
             logger.error("Engine turn failed (%s); conversation forgotten.", type(error).__name__)
             await self.forget(conversation_id)
             return failure_reply()
-        intent = parse["intent"].get("name") or "nlu_fallback"
-        messages = tuple(_bot_message(m) for m in output.messages)
+        messages = await self._crisis_kept(conversation_id, [_bot_message(m) for m in output.messages])
+        messages = tuple(messages)
         also = self._also(parse, intent)
         if also and messages and f"/{also}" in {b.payload for m in messages for b in m.buttons}:
             also = None  # already offered ("I'm in danger now" after every concern answer)
@@ -255,7 +294,8 @@ class Engine:
     async def count(self, conversation_id: str) -> None:
         """The counting step, run by the caller after it has sent the reply (never inside `reply`): records to
         `self.stats` what the conversation's latest turn brought that is new in it (a concern, an app, an
-        outcome is counted once per conversation). Reads only the redacted tracker."""
+        outcome is counted once per conversation) and its "not understood" or "can't help" answers by concern and
+        turn. Reads only the redacted tracker."""
         if self.stats is None:
             return
         tracker = await self.tracker_store.retrieve(conversation_id)
@@ -268,7 +308,77 @@ class Engine:
             concerns=[c for c in {concern_for(i) for i in _intents(now)} if c not in concerns_before],
             platforms=[p for p in set(_platforms(now)) if p not in platforms_before],
             outcomes=sorted(self._outcomes(now) - self._outcomes(earlier)),
+            failures=self._failures(tracker, earlier, now),
         )
+
+    async def _crisis_kept(self, conversation_id: str, messages: List[BotMessage]) -> List[BotMessage]:
+        """The turn's messages, with the crisis reminder first if a crisis is on."""
+        tracker = await self.tracker_store.retrieve(conversation_id)
+        if tracker is None or tracker.get_slot("crisis") is not True:
+            return messages
+        return self._with_crisis_reminder(messages, _split_turns(tracker.events)[1])
+
+    async def _set_context(self, conversation_id: str, intent: str) -> None:
+        """The engine's part of the conversation's memory, set before Rasa answers (labels only, no text).
+
+        Rasa sets `concern`, `under_way` and `crisis` itself, from the intent (slot mappings in responses/domain.yml).
+        Two things need the whole conversation, which a rule cannot see, so they are worked out here from the
+        tracker's intents and actions and added as SlotSet events before the message, where the rules read them:
+        - `answered`: this message's concern already had its full answer in this conversation (nlu/rules.yml then
+          gives its key steps instead of the whole answer again);
+        - `crisis` off: the last `crisis_turns` messages, this one included, were all about other concerns since
+          the last crisis answer (the young person has moved on).
+        Both are in the prediction cache's key, like every slot that influences the conversation.
+        """
+        tracker = await self.tracker_store.retrieve(conversation_id)
+        if tracker is None:
+            return  # a new conversation: every slot starts at its default
+        session = _session(tracker.events)
+        answered = intent in REPEATABLE and f"utter_{intent}" in _actions(session)
+        if bool(tracker.get_slot("answered")) != answered:
+            tracker.update(SlotSet("answered", answered))
+        if tracker.get_slot("crisis") is True and self._moved_on(session, intent):
+            tracker.update(SlotSet("crisis", False))
+
+    def _moved_on(self, session: List[Any], intent: str) -> bool:
+        """True if this message and the ones before it, back to the last crisis answer, are `crisis_turns` in a row
+        about other concerns."""
+        if not _moving_on(intent):
+            return False
+        count = 1
+        for event in reversed(session):
+            if count >= self.crisis_turns:
+                return True
+            if isinstance(event, ActionExecuted) and event.action_name in CRISIS_RESPONSES:
+                return False
+            if isinstance(event, UserUttered):
+                if not _moving_on(event.intent_name or ""):
+                    return False
+                count += 1
+        return count >= self.crisis_turns
+
+    def _with_crisis_reminder(self, messages: List[BotMessage], now: List[Any]) -> List[BotMessage]:
+        """In a crisis every answer shows 999 and Childline: an answer without both gets the short reminder first,
+        in place of its closing Childline bubble (so a turn stays at three bubbles at most)."""
+        text = " ".join(m.text for m in messages)
+        if self._emergency in text and any(c in text for c in self._childline):
+            return messages
+        names = [(e.metadata or {}).get("utter_action") for e in now if isinstance(e, BotUttered)]
+        if len(names) == len(messages):
+            messages = [m for m, name in zip(messages, names) if name != CLOSING]
+        return [self._crisis_reminder] + messages
+
+    @staticmethod
+    def _failures(tracker: Any, earlier: List[Any], now: List[Any]) -> List[Tuple[str, str, int]]:
+        """(kind, concern, turn) for each "not understood" or "can't help" answer this turn: labels only."""
+        kinds = [FAILURE_KINDS[a] for a in _actions(now) if a in FAILURE_KINDS]
+        if not kinds:
+            return []
+        concern = tracker.get_slot("concern")
+        concern = concern_for(concern) if concern else "none"
+        turn = min(MAX_TURN, sum(1 for e in _session(earlier + now) if isinstance(e, UserUttered)))
+        return [(kind, concern, turn) for kind in sorted(set(kinds))]
+
 
     def _outcomes(self, events: Iterable[Any]) -> set:
         actions = {e.action_name for e in events if isinstance(e, ActionExecuted)}
@@ -299,13 +409,33 @@ def _concern_titles(domain: Domain) -> Dict[str, str]:
     return titles
 
 
-def _split_turns(events: Iterable[Any]) -> Tuple[List[Any], List[Any]]:
-    """This session's events before the latest user message, and from it on."""
+def _fill(text: str, values: Dict[str, Any]) -> str:
+    from rasa.core.nlg.interpolator import interpolate_text
+
+    return interpolate_text(text, dict(values))
+
+
+def _session(events: Iterable[Any]) -> List[Any]:
+    """The events of the latest session."""
     session: List[Any] = []
     for event in events:
         if isinstance(event, SessionStarted):
             session = []
         session.append(event)
+    return session
+
+
+def _actions(events: Iterable[Any]) -> List[str]:
+    return [e.action_name for e in events if isinstance(e, ActionExecuted) and e.action_name]
+
+
+def _moving_on(intent: str) -> bool:
+    return intent not in CRISIS_FOLLOWUPS and concern_for(intent) in MOVING_ON
+
+
+def _split_turns(events: Iterable[Any]) -> Tuple[List[Any], List[Any]]:
+    """This session's events before the latest user message, and from it on."""
+    session = _session(events)
     last_user = max((i for i, e in enumerate(session) if isinstance(e, UserUttered)), default=0)
     return session[:last_user], session[last_user:]
 

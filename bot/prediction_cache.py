@@ -7,7 +7,8 @@ depends only on
 - the latest user message (intent and entity types) and the actions since,
 - the actions between the message before it and that message,
 - whether this is the first message of the conversation,
-- the active loop and the slots that influence the conversation.
+- the active loop and the values of the slots that influence the conversation (`crisis`, `under_way`, `answered`
+  in responses/domain.yml, whether Rasa's slot mappings or the engine set them).
 `dialogue_key` is exactly that, and holds no text and no entity values. A rule that applies wins over
 MemoizationPolicy's stories at full confidence (RulePolicy has the higher priority), so a prediction RulePolicy made
 at full confidence depends on the key alone and is remembered. Everything else (a core fallback, a story's
@@ -82,8 +83,19 @@ def dialogue_key(tracker: DialogueStateTracker) -> Optional[Key]:
     if not users:
         return None
     start = users[-2] + 1 if len(users) > 1 else 0
-    # Before the window only what lasts matters: loops and the slots that influence the conversation.
-    lasting = tuple(p for p in parts[:start] if p[0] == "loop" or (p[0] == "slot" and len(p) > 1))
+    # Before the window only what lasts matters: loops, and the value each slot that influences the conversation
+    # has when the window starts (its latest SlotSet since the session started; a rule reads slot values, not
+    # how often they were set, and a session start puts every slot back to its initial value).
+    loops = []
+    slots: dict = {}
+    for part in parts[:start]:
+        if part[0] == "loop":
+            loops.append(part)
+        elif part[0] == "slot" and len(part) > 1:
+            slots[part[1]] = part
+        elif part[0] == "SessionStarted":
+            slots.clear()
+    lasting = (tuple(loops), tuple(sorted(slots.values(), key=lambda p: p[1])))
     return (start == 0, lasting, tuple(parts[start:]))
 
 

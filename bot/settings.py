@@ -99,3 +99,11 @@ def speedups() -> bool:
 
 # Environment variables only the Telegram process may see: the engine process is started without them.
 SECRET_ENVIRONMENT = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+
+
+def crisis_moving_on_turns() -> int:
+    """How many messages in a row about other concerns end a crisis (its 999 and Childline reminder); at least 1."""
+    try:
+        return max(1, int(os.environ.get("SIGNPOST_CRISIS_TURNS", "4")))
+    except ValueError:
+        return 4

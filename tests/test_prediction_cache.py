@@ -97,7 +97,10 @@ async def test_only_the_latest_two_turns_and_the_first_message_matter(engine):
         return dialogue_key(await engine.tracker_store.retrieve(conversation_id))
 
     same = await key_after(["/greet", "/sextortion", "/thanks"])
-    assert same == await key_after(["/help", "/image_shared", "/sextortion", "/thanks"])
+    # (earlier turns that leave every slot as it was: a concern before would already have set `under_way`)
+    assert same == await key_after(["/help", "/bot_challenge", "/sextortion", "/thanks"])
+    later = await key_after(["/image_shared", "/greet", "/sextortion", "/thanks"])
+    assert later == await key_after(["/friend_worried", "/help", "/sextortion", "/thanks"]), "slots by value"
     assert same != await key_after(["/greet", "/image_shared", "/thanks"]), "the turn before counts"
     assert await key_after(["/thanks"]) != await key_after(["/greet", "/thanks"]), "the first message counts"
 

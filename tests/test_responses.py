@@ -119,13 +119,27 @@ BUBBLES = list(bubbles())
 BUBBLE_IDS = [name for name, _ in BUBBLES]
 
 
-def rule_for(intent: str) -> List[str]:
-    """The actions of the rule that answers `intent`."""
-    matches = [r for r in RULES if r["steps"][0].get("intent") == intent]
+def rule_for(intent: str, entities: bool = False) -> List[str]:
+    """The actions of the rule that answers `intent` as a first message (no condition, no earlier action), with or
+    without an app named. The conversation's context has its own rules (CONTEXT_RULES)."""
+    matches = [r for r in RULES if r["steps"][0].get("intent") == intent and not r.get("condition")
+               and bool(r["steps"][0].get("entities")) == entities]
     assert len(matches) == 1, f"{intent} needs exactly one rule, found {len(matches)}"
     steps = matches[0]["steps"]
     assert all("action" in s for s in steps[1:]), f"rule for {intent} has more than one user turn"
     return [s["action"] for s in steps[1:]]
+
+
+def answer_of(rule: dict) -> List[str]:
+    """The actions a rule sends after its (only) user message."""
+    steps = rule["steps"]
+    (user,) = [i for i, s in enumerate(steps) if "intent" in s]
+    assert all("action" in s for s in steps[user + 1:]), f"{rule['rule']}: more than one user turn"
+    return [s["action"] for s in steps[user + 1:]]
+
+
+def condition_of(rule: dict) -> Dict[str, object]:
+    return {k: v for c in rule.get("condition") or [] for k, v in c["slot_was_set"][0].items()}
 
 
 def sentences(text: str) -> List[str]:
@@ -252,13 +266,27 @@ def test_report_remove_and_take_it_down_are_honest_about_private_chats(name, var
 
 # --- One answer, always the same -------------------------------------------------------------------------
 
+# Responses whose words depend on the conversation: one variation per value of one slot, chosen by Rasa.
+CONDITIONAL = {"utter_block_report_steps": "platform", "utter_key_steps": "concern", "utter_already_did": "concern",
+               "utter_should_i_go": "concern", "utter_crisis_followup": "concern", "utter_crisis_minimise": "concern"}
+SLOT_VALUES = {name: set(slot.get("values", ())) for name, slot in DOMAIN["slots"].items()}
+
+
 @pytest.mark.parametrize("name", sorted(RESPONSES))
-def test_one_variation_per_response_except_the_app_steps(name):
+def test_one_variation_per_response_except_those_chosen_by_a_slot(name):
     variations = RESPONSES[name]
     unconditional = [v for v in variations if not v.get("condition")]
     assert len(unconditional) == 1, f"{name}: exactly one variation without a condition (Rasa picks at random)"
-    if name != "utter_block_report_steps":
+    if name not in CONDITIONAL:
         assert len(variations) == 1, f"{name}: one variation only"
+        return
+    values = []
+    for variation in variations:
+        for condition in variation.get("condition", []):
+            assert condition == {"type": "slot", "name": CONDITIONAL[name], "value": condition["value"]}, name
+            assert condition["value"] in SLOT_VALUES[CONDITIONAL[name]], f"{name}: {condition['value']}"
+            values.append(condition["value"])
+    assert len(values) == len(set(values)), f"{name}: two variations for one value"
 
 
 def test_every_app_has_its_own_steps_and_help_page():
@@ -433,7 +461,15 @@ def test_concern_answers_end_with_the_next_steps(intent):
 
 
 def test_the_app_named_gets_its_steps_then_childline():
-    assert rule_for("inform_platform") == ["utter_block_report_steps", "utter_next_steps"]
+    assert rule_for("inform_platform", entities=True) == ["utter_block_report_steps", "utter_next_steps"]
+
+
+def test_an_app_not_on_the_list_gets_the_general_steps_without_the_list_again():
+    assert rule_for("inform_platform") == ["utter_other_app_steps", "utter_next_steps"]
+    (variation,) = RESPONSES["utter_other_app_steps"]
+    text = render(variation["text"])
+    assert not variation.get("buttons") and "Which app" not in text
+    assert "Report" in text and "block" in text and "under 18" in text and "Help" in text
 
 
 def test_every_response_is_used_in_a_rule_or_story():
@@ -452,8 +488,127 @@ def test_stories_follow_the_rules():
             j = i + 1
             while j < len(steps) and "action" in steps[j]:
                 j += 1
-            assert [s["action"] for s in steps[i + 1:j]] == rule_for(intent), story["story"]
+            expected = rule_for(intent, entities=bool(steps[i].get("entities")))
+            assert [s["action"] for s in steps[i + 1:j]] == expected, story["story"]
             i = j
+
+
+# --- Turns: at most three bubbles and about 100 words, in every state ----------------------------------------
+
+MAX_BUBBLES = 3
+MAX_TURN_WORDS = 110  # "about 100": the longest concern answer with the longest app's steps
+
+
+def _worst_turn(actions: List[str]) -> int:
+    """The most words the answer can have, over every variation (every app, every concern) of its responses."""
+    return sum(max(len(render(v["text"]).split()) for v in RESPONSES[a]) for a in actions)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["rule"] for r in RULES])
+def test_every_rule_answers_in_three_bubbles_and_about_a_hundred_words(rule):
+    actions = answer_of(rule)
+    assert 1 <= len(actions) <= MAX_BUBBLES, f"{rule['rule']}: {len(actions)} bubbles"
+    assert _worst_turn(actions) <= MAX_TURN_WORDS, f"{rule['rule']}: {_worst_turn(actions)} words"
+
+
+def _every_text(actions: List[str]) -> Iterator[str]:
+    """Every text the answer can be, one variation of each response at a time (all combinations)."""
+    import itertools
+
+    for combination in itertools.product(*[RESPONSES[a] for a in actions]):
+        yield " ".join(render(v["text"]) for v in combination)
+
+
+CRISIS_RULES = [r for r in RULES if condition_of(r).get("crisis") is True]
+
+
+def test_a_crisis_has_rules_for_what_the_model_would_otherwise_send_elsewhere():
+    covered = {r["steps"][0]["intent"] for r in CRISIS_RULES}
+    assert {"nlu_fallback", "out_of_scope", "affirm", "deny", "greet", "thanks", "goodbye", "what_now",
+            "crisis_detail", "crisis_minimise"} <= covered
+
+
+@pytest.mark.parametrize("rule", CRISIS_RULES, ids=[r["rule"] for r in CRISIS_RULES])
+def test_in_a_crisis_every_answer_keeps_999_and_childline(rule):
+    assert condition_of(rule).get("under_way") is True, "crisis rules also hold under_way, so they win over it"
+    for text in _every_text(answer_of(rule)):
+        assert VALUES["emergency_phone"] in text and shows_childline(text), f"{rule['rule']}: {text}"
+        assert "can't help" not in text and "not sure I understood" not in text
+
+
+@pytest.mark.parametrize("intent", ["safe_now", "refuse_call", "crisis_detail", "should_i_go"])
+def test_crisis_follow_ups_keep_999_and_childline_even_without_a_crisis(intent):
+    for text in _every_text(rule_for(intent)):
+        assert VALUES["emergency_phone"] in text and shows_childline(text), f"{intent}: {text}"
+
+
+def test_not_wanting_to_call_gets_ways_that_are_not_a_call_and_999():
+    (variation,) = RESPONSES["utter_no_call"]
+    text = render(variation["text"])
+    assert VALUES["shout_text"] in text and VALUES["childline_web"] in text and "chat" in text
+    assert VALUES["emergency_phone"] in text and VALUES["silent_solution"] in text
+
+
+UNDER_WAY_RULES = [r for r in RULES if condition_of(r).get("under_way") is True]
+
+
+@pytest.mark.parametrize("rule", UNDER_WAY_RULES, ids=[r["rule"] for r in UNDER_WAY_RULES])
+def test_a_conversation_under_way_is_never_reset_to_the_introduction(rule):
+    actions = answer_of(rule)
+    assert "utter_greet" not in actions, rule["rule"]
+    assert any(shows_childline(t) for t in _every_text(actions)) or "utter_anything_else" in actions
+
+
+def test_greeting_and_what_now_under_way_are_short_and_in_context():
+    under_way = {r["steps"][0]["intent"]: answer_of(r) for r in UNDER_WAY_RULES if "action" not in r["steps"][0]
+                 and "crisis" not in condition_of(r)}
+    assert under_way["greet"] == ["utter_greet_again"]
+    assert under_way["what_now"] == ["utter_key_steps", "utter_anything_else"]
+    assert not any(RESPONSES["utter_greet_again"][0].get("buttons", []))
+
+
+REPEAT_RULES = [r for r in RULES if condition_of(r).get("answered") is True]
+
+
+def test_a_concern_asked_again_gets_its_key_steps_not_the_whole_answer():
+    repeated = {r["steps"][0]["intent"] for r in REPEAT_RULES}
+    assert repeated == {"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
+                        "unknown_contact", "friend_worried", "block_report_help"}
+    for rule in REPEAT_RULES:
+        intent = rule["steps"][0]["intent"]
+        actions = answer_of(rule)
+        assert actions[0] == "utter_key_steps" and actions[-1] == "utter_anything_else"
+        assert f"utter_{intent}" not in actions
+
+
+def test_key_steps_have_words_for_every_concern_they_follow():
+    by_concern = {c["value"] for v in RESPONSES["utter_key_steps"] for c in v.get("condition", [])}
+    assert {r["steps"][0]["intent"] for r in REPEAT_RULES} | {"immediate_danger", "self_harm",
+                                                             "friend_at_risk"} <= by_concern
+    for variation in RESPONSES["utter_key_steps"]:
+        assert shows_childline(render(variation["text"]))
+
+
+def test_not_understood_twice_in_a_row_gets_the_menu_and_a_person_not_the_same_words():
+    in_a_row = [r for r in RULES if "action" in r["steps"][0] and r["steps"][1].get("intent") == "nlu_fallback"]
+    assert {r["steps"][0]["action"] for r in in_a_row} >= {"utter_fallback_menu", "utter_not_understood_in_context"}
+    for rule in in_a_row:
+        assert answer_of(rule) == ["utter_fallback_again"]
+    (again,) = RESPONSES["utter_fallback_again"]
+    text = render(again["text"])
+    assert "not sure I understood" not in text and shows_childline(text) and len(again["buttons"]) >= 8
+
+
+@pytest.mark.parametrize("name", ["utter_affirm", "utter_deny", "utter_out_of_scope"])
+def test_yes_no_with_nothing_to_answer_and_out_of_scope_get_the_menu_and_childline(name):
+    (variation,) = RESPONSES[name]
+    assert shows_childline(render(variation["text"])) and len(variation["buttons"]) >= 8
+
+
+def test_meeting_in_person_is_answered_dont_go_tell_an_adult_999():
+    for variation in RESPONSES["utter_should_i_go"]:
+        text = render(variation["text"])
+        assert "don't go" in text and "adult" in text and VALUES["emergency_phone"] in text
 
 
 # --- Already hurt, abuse by someone they know, not English (issue 10) ------------------------------------------

@@ -1,0 +1,242 @@
+"""Conversations through the engine: the context the conversation keeps (issue 13 items 2-4, issue 10 items 2-3).
+
+Every phrasing here is our own, written for these tests; none is in nlu/.
+"""
+
+import uuid
+
+import pytest
+
+from bot.concerns import PLATFORMS
+from bot.service_numbers import placeholders
+
+VALUES = placeholders()
+EMERGENCY, CHILDLINE = VALUES["emergency_phone"], VALUES["childline_phone"]
+INTRO = "I'm Signpost"
+
+
+def text_of(reply):
+    return " ".join(m.text for m in reply.messages)
+
+
+def words(reply):
+    return sum(len(m.text.split()) for m in reply.messages)
+
+
+async def talk(engine, *turns):
+    """Each turn answered, then counted, as the front ends do."""
+    conversation_id = uuid.uuid4().hex
+    replies = []
+    for turn in turns:
+        replies.append(await engine.reply(conversation_id, turn))
+        await engine.count(conversation_id)
+    return replies
+
+
+def keeps_crisis_numbers(reply):
+    text = text_of(reply)
+    return EMERGENCY in text and (CHILDLINE in text or VALUES["childline_web"] in text)
+
+
+# --- A crisis stays on ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("turns", [
+    ("i swallowed a load of my mums tablets", "prob like 25", "co-codamol i think", "it was maybe 40 mins ago"),
+    ("i want to end it all tonight", "its honestly not a big deal", "i dont wanna phone anybody", "so what now"),
+    ("theres a man outside my house and hes banging on the door", "what do i do", "hello??", "ok"),
+    ("my mate just told me she took a whole packet of pills", "she says shes fine", "thank you", "asdkjh"),
+])
+async def test_a_crisis_then_three_follow_ups_each_keep_999_and_childline(engine, turns):
+    first, *follow_ups = await talk(engine, *turns)
+    assert first.concern in ("self_harm", "immediate_danger") and keeps_crisis_numbers(first)
+    for reply in follow_ups:
+        text = text_of(reply)
+        assert keeps_crisis_numbers(reply), (reply.intent, text)
+        assert "can't help" not in text and "not sure I understood" not in text, (reply.intent, text)
+        assert INTRO not in text and len(reply.messages) <= 3
+
+
+async def test_in_a_crisis_not_wanting_to_call_gets_text_and_chat_and_still_999(engine):
+    _, reply = await talk(engine, "i cut myself really bad", "i cant call anyone my parents would hear")
+    text = text_of(reply)
+    assert VALUES["shout_text"] in text and VALUES["childline_web"] in text and EMERGENCY in text
+
+
+async def test_saying_they_are_safe_ends_the_crisis(engine):
+    replies = await talk(engine, "someone is following me home and im scared", "im home now my dad is with me",
+                         "how do i block someone")
+    assert keeps_crisis_numbers(replies[1]) and "glad" in text_of(replies[1])
+    assert "still here. If you are in danger" not in text_of(replies[2])
+
+
+async def test_moving_on_to_other_concerns_for_several_turns_ends_the_crisis(engine):
+    turns = ["i want to kill myself", "/sextortion", "/asked_for_nudes", "/image_shared", "/received_nude",
+             "/unknown_contact"]
+    replies = await talk(engine, *turns)
+    reminded = [EMERGENCY in text_of(r) and "still here" in text_of(r) for r in replies[1:]]
+    assert reminded[:engine.crisis_turns - 1] == [True] * (engine.crisis_turns - 1)
+    assert not any(reminded[engine.crisis_turns - 1:]), reminded
+
+
+async def test_the_reminder_replaces_the_closing_bubble_so_a_turn_stays_at_three(engine):
+    _, reply = await talk(engine, "i want to die", "/sextortion")
+    assert reply.messages[0].text.startswith("I'm still here") and len(reply.messages) <= 3
+    assert keeps_crisis_numbers(reply) and "Don't pay" in text_of(reply)
+
+
+# --- Meeting in person ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("first", ["a guy from fortnite says hes picking me up from the park in 15 mins",
+                                   "this older boy i talk to online wants me to come meet him at the station"])
+@pytest.mark.parametrize("follow_up", ["should i go", "is it ok if i go", "should i go outside to him"])
+async def test_meeting_then_should_i_go_is_answered_dont_go(engine, first, follow_up):
+    _, reply = await talk(engine, first, follow_up)
+    text = text_of(reply)
+    assert "don't go" in text and "adult" in text and EMERGENCY in text, text
+
+
+async def test_meeting_then_hes_here_gets_999_first(engine):
+    _, reply = await talk(engine, "a man i met on roblox is coming to get me", "hes here now")
+    assert EMERGENCY in reply.messages[0].text
+
+
+# --- Context for follow-ups -----------------------------------------------------------------------------------
+
+async def test_blackmail_follow_ups_never_reset_the_conversation(engine):
+    replies = await talk(engine, "some guy says hell send my pics to my school unless i pay him",
+                         "i already told him", "thanks", "hey", "what do i do now")
+    for reply in replies[1:]:
+        text = text_of(reply)
+        assert INTRO not in text and "can't help" not in text, (reply.intent, text)
+        assert reply.messages and len(reply.messages) <= 2
+    assert "not your fault" in text_of(replies[1])
+    assert "don't pay" in text_of(replies[-1]).lower() and "CEOP" in text_of(replies[-1])
+
+
+async def test_a_greeting_first_still_gets_the_introduction(engine):
+    (reply,) = await talk(engine, "hiya")
+    assert INTRO in text_of(reply) and len(reply.messages[0].buttons) >= 8
+
+
+async def test_what_now_with_nothing_to_go_on_gets_999_and_childline(engine):
+    (reply,) = await talk(engine, "what do i do now")
+    assert EMERGENCY in reply.messages[0].text and CHILDLINE in reply.messages[0].text
+
+
+# --- No dead ends ---------------------------------------------------------------------------------------------
+
+async def test_not_understood_at_most_once_in_a_row(engine):
+    replies = await talk(engine, "/nlu_fallback", "/nlu_fallback", "/nlu_fallback")
+    said = ["not sure I understood" in text_of(r) for r in replies]
+    assert said == [True, False, False]
+    for reply in replies:
+        assert CHILDLINE in text_of(reply) and any(m.buttons for m in reply.messages)
+
+
+async def test_not_understood_in_a_conversation_then_the_menu_and_childline(engine):
+    replies = await talk(engine, "/sextortion", "/nlu_fallback", "/nlu_fallback")
+    assert "not sure I understood" in text_of(replies[1]) and INTRO not in text_of(replies[1])
+    assert "not sure I understood" not in text_of(replies[2])
+    assert CHILDLINE in text_of(replies[2]) and len(replies[2].messages[0].buttons) >= 8
+
+
+@pytest.mark.parametrize("text", ["yes", "nope"])
+async def test_yes_or_no_with_nothing_to_answer_gets_the_menu_and_childline(engine, text):
+    (reply,) = await talk(engine, text)
+    assert CHILDLINE in text_of(reply) and len(reply.messages[0].buttons) >= 8
+
+
+@pytest.mark.parametrize("command", ["/restart", "/session_start", "/back", "/action_listen", "/action_restart",
+                                     "/action_session_start", "/action_default_fallback"])
+async def test_rasa_commands_typed_by_a_young_person_are_answered(engine, command):
+    replies = await talk(engine, "someone keeps asking me for nudes on snap", command, "thanks")
+    assert replies[1].by != "button" and replies[1].messages, command
+    assert all(m.text for m in replies[1].messages)
+    assert INTRO not in text_of(replies[2]), "the conversation was not restarted"
+
+
+# --- No repeats, shorter turns --------------------------------------------------------------------------------
+
+async def test_a_full_answer_is_given_once_then_a_short_reminder(engine):
+    first, again, later = await talk(engine, "a boy in year 10 keeps asking me for nudes",
+                                     "hes still asking me to send pics", "/asked_for_nudes")
+    assert first.concern == again.concern == "asked_for_nudes"
+    assert again.messages[0].text not in {m.text for m in first.messages}
+    assert "anything else" in text_of(again) and words(again) < words(first)
+    assert later.messages[0].text == again.messages[0].text
+
+
+async def test_a_concern_again_after_another_concern_is_still_short(engine):
+    replies = await talk(engine, "/sextortion", "/image_shared", "/sextortion")
+    assert "anything else" in text_of(replies[2])
+    assert replies[2].messages[0].text not in {m.text for m in replies[0].messages}
+
+
+@pytest.mark.parametrize("intent", ["asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried",
+                                    "received_nude", "unknown_contact", "friend_worried", "block_report_help",
+                                    "immediate_danger", "self_harm", "talk_to_someone", "privacy_question"])
+@pytest.mark.parametrize("platform", [None, "snapchat", "discord", "minecraft"])
+async def test_every_concern_answer_is_three_bubbles_and_about_a_hundred_words(engine, intent, platform):
+    turns = [f"/{intent}"] if platform is None else [f'/inform_platform{{"platform":"{platform}"}}', f"/{intent}"]
+    reply = (await talk(engine, *turns))[-1]
+    assert 1 <= len(reply.messages) <= 3 and words(reply) <= 110, (len(reply.messages), words(reply))
+
+
+async def test_an_app_the_bot_does_not_know_gets_general_steps_and_no_list_again(engine):
+    first, app = await talk(engine, "someone keeps sending me nasty pics", "its on yubo")
+    assert any(len(m.buttons) >= len(PLATFORMS) for m in first.messages), "the first answer asks which app"
+    text = text_of(app)
+    assert "Report" in text and "block" in text and "Help" in text
+    assert not any(b.payload.startswith("/inform_platform") for m in app.messages for b in m.buttons)
+    assert "Which app" not in text
+
+
+async def test_a_known_app_still_gets_its_own_steps(engine):
+    _, app = await talk(engine, "someone keeps sending me nasty pics", "its on insta")
+    assert "Instagram" in text_of(app)
+
+
+# --- Failure counts for moderators ----------------------------------------------------------------------------
+
+class FakeStats:
+    def __init__(self):
+        self.calls = []
+
+    def record(self, concerns=(), platforms=(), outcomes=(), failures=()):
+        self.calls.append({"concerns": list(concerns), "platforms": list(platforms), "outcomes": list(outcomes),
+                           "failures": list(failures)})
+
+
+async def test_failures_are_passed_by_kind_concern_and_turn(engine):
+    stats, engine.stats = FakeStats(), None
+    try:
+        engine.stats = stats
+        await talk(engine, "/nlu_fallback", "/sextortion", "/nlu_fallback", "/thanks", "/out_of_scope")
+    finally:
+        engine.stats = None
+    failures = [c["failures"] for c in stats.calls]
+    assert failures == [[("not_understood", "none", 1)], [], [("not_understood", "sextortion", 3)], [],
+                        [("cant_help", "sextortion", 5)]]
+    for (kind, concern, turn) in (f for fs in failures for f in fs):
+        assert isinstance(kind, str) and isinstance(concern, str) and isinstance(turn, int)
+
+
+async def test_failure_turns_are_capped_at_ten(engine):
+    stats, engine.stats = FakeStats(), None
+    try:
+        engine.stats = stats
+        await talk(engine, *(["/thanks"] * 11 + ["/nlu_fallback"]))
+    finally:
+        engine.stats = None
+    assert stats.calls[-1]["failures"] == [("not_understood", "none", 10)]
+
+
+async def test_the_context_slots_hold_labels_only(engine, conversation_id):
+    for text in ("i want to die zebra-canary-7731", "like 20 zebra-canary-7731", "/sextortion"):
+        await engine.reply(conversation_id, text)
+    tracker = await engine.tracker_store.retrieve(conversation_id)
+    values = {name: tracker.get_slot(name) for name in ("concern", "crisis", "under_way", "answered")}
+    assert values["concern"] == "sextortion" and values["crisis"] is True and values["under_way"] is True
+    assert all(v is None or isinstance(v, bool) or v in tracker.slots["concern"].values for v in values.values())
+    await engine.forget(conversation_id)
+    assert await engine.tracker_store.retrieve(conversation_id) is None
