@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from bot.engine_process import EngineProcess, EngineStartError
+from bot.engine.process import EngineProcess, EngineStartError
 from bot.privacy import Pseudonymiser
 from bot.stats import Stats
 from fake_telegram import FakeTelegram

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bot.concerns import PLATFORMS
-from bot.prediction_cache import PredictionCache, dialogue_key
+from bot.rasa_ext.speedups.prediction_cache import PredictionCache, dialogue_key
 from bot.settings import CONFIG
 from helpers import strings_in
 

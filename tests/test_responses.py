@@ -97,7 +97,7 @@ STORIES = yaml.safe_load((NLU_DIR / "stories.yml").read_text(encoding="utf-8"))[
 
 
 def render(text: str) -> str:
-    """The text as the young person sees it (what bot.engine.ServicesNLG does)."""
+    """The text as the young person sees it (what bot.rasa_ext.nlg.ServicesNLG does)."""
     return interpolate_text(text, dict(VALUES))
 
 

@@ -55,6 +55,9 @@ def _reply(engine, text):
 
 
 def _check(reply):
+    # Engine.reply answers every exception with the failure reply (Childline), which has messages too: this is what
+    # tells a turn that worked from one that raised.
+    assert reply.by != "error", "the engine raised and answered with the failure reply"
     assert reply.messages, "the bot must always answer"
     assert all(m.text or m.buttons for m in reply.messages)
     assert reply.concern in CONCERNS

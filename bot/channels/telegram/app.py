@@ -23,7 +23,7 @@ from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.texts import COMMANDS
 from bot.channels.telegram.updates import PerChatOrder, ReadingBot
 from bot.channels.telegram.webhook import WebhookServer
-from bot.engine_process import EngineProcess, EngineStartError
+from bot.engine.process import EngineProcess, EngineStartError
 
 ALLOWED_UPDATES = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
 SECRET_TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
