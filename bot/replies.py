@@ -1,6 +1,6 @@
 """What the engine answers: plain data, without Rasa, so front ends in other processes can use it.
 
-A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
+A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine/protocol.py) as a dict.
 """
 
 from dataclasses import dataclass

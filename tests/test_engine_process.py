@@ -1,4 +1,4 @@
-"""The engine in its own process (bot/engine_process.py): the same answers as in-process, many calls at once, a
+"""The engine in its own process (bot/engine/process.py): the same answers as in-process, many calls at once, a
 crash answered with Childline and recovered from, and a busy engine never holding up the Telegram side."""
 
 import asyncio

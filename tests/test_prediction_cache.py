@@ -1,4 +1,4 @@
-"""The prediction cache (bot/prediction_cache.py): it never changes an answer, holds no text, and stays bounded."""
+"""The prediction cache (bot/rasa_ext/speedups/prediction_cache.py): it never changes an answer, holds no text, and stays bounded."""
 
 import random
 import uuid
