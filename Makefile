@@ -3,18 +3,23 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 BIN := .venv/bin
 
-.PHONY: chat test test-fast bench model install clean wheel constraints \
+.PHONY: chat test test-fast lint bench model install clean wheel constraints \
 	rasa-validate rasa-train rasa-test rasa-shell rasa-interactive dashboard-shot
 
 chat: model
 	@$(BIN)/signpost chat
 
-test: model
+test: lint model
 	$(BIN)/pytest
 
 # Everything but the slow tests (training, the wheel, nginx, rasa run, the stock-Rasa benchmark): a few minutes.
-test-fast: model
+test-fast: lint model
 	$(BIN)/pytest -m "not slow"
+
+# ruff (configured in pyproject.toml): the lint rules, then whether everything is formatted.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: model
 	$(BIN)/python -m benchmarks.run

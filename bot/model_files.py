@@ -66,7 +66,10 @@ def latest_model() -> Path:
             return current
     found = _newest(MODELS_DIR)
     if found is None:
-        how = ("run `signpost train` (or `make chat`) first" if settings.IN_CHECKOUT else
-               "give one with --model PATH or SIGNPOST_MODEL, or copy it there (see docs/deploy.md)")
+        how = (
+            "run `signpost train` (or `make chat`) first"
+            if settings.IN_CHECKOUT
+            else "give one with --model PATH or SIGNPOST_MODEL, or copy it there (see docs/deploy.md)"
+        )
         raise FileNotFoundError(f"No trained model in {MODELS_DIR}: {how}.")
     return found

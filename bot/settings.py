@@ -38,8 +38,9 @@ def user_data_dir() -> Path:
     return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share") / "signpost"
 
 
-MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else
-                                                             user_data_dir() / "models"))
+MODELS_DIR = Path(
+    os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else user_data_dir() / "models")
+)
 
 # Rasa's own telemetry and error reporting stay off: nothing about a conversation leaves the machine.
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

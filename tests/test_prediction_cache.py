@@ -1,15 +1,16 @@
-"""The prediction cache (bot/rasa_ext/speedups/prediction_cache.py): it never changes an answer, holds no text, and stays bounded."""
+"""The prediction cache (bot/rasa_ext/speedups/prediction_cache.py): it never changes an answer, holds no text, and
+stays bounded."""
 
 import random
 import uuid
 
 import pytest
 import yaml
+from helpers import strings_in
 
 from bot.concerns import PLATFORMS
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache, dialogue_key
 from bot.settings import CONFIG
-from helpers import strings_in
 
 CANARY = "zebra-canary-5521"
 TYPED = (

@@ -11,7 +11,15 @@ from spacy.matcher import Matcher, PhraseMatcher
 from bot import safety
 from bot.rasa_ext.safety_net import SafetyNet
 from bot.safety import (
-    ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise,
+    ABUSE,
+    ALREADY_HURT,
+    IMMEDIATE_DANGER,
+    NOT_CRISIS,
+    SELF_HARM,
+    PatternRow,
+    SafetyRules,
+    load_patterns,
+    normalise,
     pattern_anchor,
 )
 from bot.settings import HELDOUT_FILE, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
@@ -366,12 +374,18 @@ def test_grouping_by_anchor_finds_exactly_what_one_matcher_holding_every_pattern
             everything.add(row.id, [row.pattern])
         else:
             phrases.add(row.id, [rules.nlp.make_doc(safety._rewrite(phrase)) for phrase in row.phrases])
-    texts = DANGER + SELF_HARM_TEXTS + ALREADY_HURT_TEXTS + TRAPS + [
-        json.loads(line)["text"]
-        for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    texts = (
+        DANGER
+        + SELF_HARM_TEXTS
+        + ALREADY_HURT_TEXTS
+        + TRAPS
+        + [
+            json.loads(line)["text"]
+            for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    )
     assert len(texts) > 900
     matched = 0
     for text in texts:

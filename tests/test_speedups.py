@@ -8,7 +8,7 @@ from rasa.shared.core.domain import Domain
 
 CONVERSATIONS = [
     ["hi", "someone on snap keeps asking me for nudes", "how do i block him", "thanks"],
-    ["he says he'll post my pics unless i pay him", "/inform_platform{\"platform\":\"instagram\"}", "what now"],
+    ["he says he'll post my pics unless i pay him", '/inform_platform{"platform":"instagram"}', "what now"],
     ["i want to die", "im safe now", "can i talk to someone"],
     [
         "hiya. i met a boy on roblox last month and we moved to snap. now he keeps asking for pictures and says "

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from bot import model_files
-from bot.tools import training
 from bot.engine import Engine
+from bot.tools import training
 
 SAMPLE = [
     "someone on snap keeps asking me for nudes",

@@ -21,13 +21,24 @@ from bot.engine.events import actions, session
 from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
-REPEATABLE = frozenset({"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
-                        "unknown_contact", "friend_worried", "block_report_help"})
+REPEATABLE = frozenset(
+    {
+        "asked_for_nudes",
+        "sextortion",
+        "image_shared",
+        "sent_nude_worried",
+        "received_nude",
+        "unknown_contact",
+        "friend_worried",
+        "block_report_help",
+    }
+)
 # A message about one of these concerns moves the conversation on from a crisis (follow-ups that belong to a crisis
 # never do, whatever concern they count as).
 MOVING_ON = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope", "talk_to_someone"}
-CRISIS_FOLLOWUPS = frozenset({"safe_now", "crisis_detail", "crisis_minimise", "refuse_call", "what_now",
-                              "already_did", "should_i_go"})
+CRISIS_FOLLOWUPS = frozenset(
+    {"safe_now", "crisis_detail", "crisis_minimise", "refuse_call", "what_now", "already_did", "should_i_go"}
+)
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
 CLOSING = "utter_next_steps"
 

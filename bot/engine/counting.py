@@ -13,10 +13,17 @@ from bot.engine.events import actions, intents, platforms, session, split_turns
 
 # Which responses count as which moderator outcome.
 CRISIS_RESPONSES = frozenset(
-    {"utter_immediate_danger", "utter_self_harm", "utter_friend_at_risk", "utter_already_hurt", "utter_abuse_disclosure"}
+    {
+        "utter_immediate_danger",
+        "utter_self_harm",
+        "utter_friend_at_risk",
+        "utter_already_hurt",
+        "utter_abuse_disclosure",
+    }
 )
-FALLBACK_RESPONSES = frozenset({"utter_fallback_menu", "utter_default", "utter_fallback_again",
-                                "utter_not_understood_in_context"})
+FALLBACK_RESPONSES = frozenset(
+    {"utter_fallback_menu", "utter_default", "utter_fallback_again", "utter_not_understood_in_context"}
+)
 # Answers that mean the bot failed the young person, counted for moderators by concern and turn (no text).
 FAILURE_KINDS = {
     "utter_fallback_menu": "not_understood",

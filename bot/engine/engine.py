@@ -16,7 +16,6 @@ from typing import Any, Dict, List, Optional
 # Rasa's classifier loader imports skops.io, which at import time looks up hundreds of types in every module loaded
 # so far: about 6 s once Rasa and TensorFlow are in, 1 s before. So it comes first (cold start 10.8 -> 6 to 8 s).
 import skops.io  # noqa: F401,I001
-
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
@@ -45,6 +44,7 @@ HAS_WORDS = re.compile(r"\w")
 # Rasa's own intents (restart, back, session_start) are commands, not something a young person can send: typed as
 # "/restart" they are read as text like any other message (out_of_scope and nlu_fallback are Signpost's too).
 INTERNAL_INTENTS = frozenset(DEFAULT_INTENTS) - {"out_of_scope", "nlu_fallback"}
+
 
 def _platform_of(parse: Dict[str, Any]) -> Optional[str]:
     for entity in parse.get("entities") or []:
@@ -87,7 +87,6 @@ class Engine:
         (reminder,) = agent.domain.responses["utter_crisis_reminder"]
         self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
         self.crisis_turns = crisis_moving_on_turns()
-
 
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
@@ -245,7 +244,6 @@ def _fill(text: str, values: Dict[str, Any]) -> str:
 
 def _bot_message(message: Dict[str, Any]) -> BotMessage:
     buttons = tuple(
-        Button(title=b.get("title", ""), payload=b.get("payload", ""))
-        for b in message.get("buttons") or []
+        Button(title=b.get("title", ""), payload=b.get("payload", "")) for b in message.get("buttons") or []
     )
     return BotMessage(text=message.get("text") or "", buttons=buttons)

@@ -13,6 +13,7 @@ Every turn has a deadline (`SIGNPOST_TURN_DEADLINE`, default 5 s): past it the y
 /exit); a dead one too. The engine process's stdout is pointed at stderr, so nothing Rasa prints can corrupt the
 answers; it gets no Telegram token or webhook secret in its environment, and can't dump core.
 """
+
 import asyncio
 import itertools
 import json
@@ -40,8 +41,13 @@ class EngineProcess:
     Use as `async with EngineProcess(stats_db=...) as engine:`; `start()` returns once the model is loaded.
     """
 
-    def __init__(self, model_path: Optional[Path] = None, stats_db: Optional[Path] = None,
-                 start_timeout: float = 300.0, deadline: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        model_path: Optional[Path] = None,
+        stats_db: Optional[Path] = None,
+        start_timeout: float = 300.0,
+        deadline: Optional[float] = None,
+    ) -> None:
         self.model_path = model_path
         self.stats_db = stats_db
         self.start_timeout = start_timeout
@@ -94,8 +100,14 @@ class EngineProcess:
         config = {"model": str(model), "stats_db": str(self.stats_db) if self.stats_db else None}
         environment = {name: value for name, value in os.environ.items() if name not in SECRET_ENVIRONMENT}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.engine.serve", json.dumps(config),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE, env=environment,
+            sys.executable,
+            "-m",
+            "bot.engine.serve",
+            json.dumps(config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=MAX_LINE,
+            env=environment,
         )
         try:
             line = await asyncio.wait_for(process.stdout.readline(), self.start_timeout)
@@ -174,8 +186,7 @@ class EngineProcess:
         once) and start a fresh one in the background."""
         if process is not self._process or process.returncode is not None:
             return  # another turn already did
-        log.error("The engine process did not answer within %.1f s: killed, and a new one is starting.",
-                  self.deadline)
+        log.error("The engine process did not answer within %.1f s: killed, and a new one is starting.", self.deadline)
         self.restarts += 1
         self._process = None
         process.kill()
@@ -212,7 +223,7 @@ class EngineProcess:
             pass
 
     async def count(self, **counts: Any) -> None:
-        """"Count this" (Stats.record's keywords): written to the engine process without waiting for it; kept
+        """ "Count this" (Stats.record's keywords): written to the engine process without waiting for it; kept
         here, in numbers only, while no engine process runs."""
         if self.running:
             try:

@@ -19,9 +19,9 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
-from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, spmatrix, vstack
 

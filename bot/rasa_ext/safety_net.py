@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Optional, Text, Type
+from typing import Any, Dict, FrozenSet, List, Optional, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -52,12 +52,12 @@ class SafetyNet(GraphComponent, IntentClassifier):
         return []
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         # No path here: a default stored in the trained model would pin this machine's path.
         return {"patterns": None, "veto": True}
 
     def __init__(
-        self, config: Dict[Text, Any], rules: SafetyRules, model_storage: ModelStorage = None, resource: Resource = None
+        self, config: Dict[str, Any], rules: SafetyRules, model_storage: ModelStorage = None, resource: Resource = None
     ) -> None:
         self.component_config = config
         self.rules = rules
@@ -65,14 +65,18 @@ class SafetyNet(GraphComponent, IntentClassifier):
         self._resource = resource
 
     @staticmethod
-    def _rules(config: Dict[Text, Any], words: Optional[FrozenSet[str]]) -> SafetyRules:
+    def _rules(config: Dict[str, Any], words: Optional[FrozenSet[str]]) -> SafetyRules:
         paths = config.get("patterns") or SAFETY_PATTERN_FILES
         paths = [paths] if isinstance(paths, (str, Path)) else paths
         return SafetyRules.from_paths((path if Path(path).is_absolute() else ROOT / path for path in paths), words)
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> "SafetyNet":
         return cls(config, cls._rules(config, None), model_storage, resource)
 
@@ -86,7 +90,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

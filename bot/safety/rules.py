@@ -16,24 +16,33 @@ from bot.safety.languages import checkout_words, is_unreadable
 from bot.safety.nlp import _blank_nlp, _known
 from bot.safety.normalise import _rewrite, normalise
 from bot.safety.patterns import (
-    CRISIS_CUE, CRISIS_LABELS, NOT_CRISIS, SELF_HARM, WHOSE_LABELS, PatternRow, load_patterns, pattern_anchor,
+    CRISIS_CUE,
+    CRISIS_LABELS,
+    NOT_CRISIS,
+    SELF_HARM,
+    WHOSE_LABELS,
+    PatternRow,
+    load_patterns,
+    pattern_anchor,
 )
 from bot.settings import SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
 NEGATIONS = frozenset({"not", "never", "no", "nt", "n't", "nor"})
 # Words that may stand between a negation and the phrase it negates: "i'm NOT (really) in danger", "i do NOT
 # (want to) die", "i have NO (plans to) kill myself", "i would NEVER (actually) hurt myself".
+# fmt: off
 BRIDGES = frozenset(
     {
         "am", "is", "are", "was", "were", "be", "been", "being",
         "do", "does", "did", "have", "has", "had",
         "will", "would", "can", "could", "should", "shall", "might", "may", "must",
         "going", "to", "gonna", "really", "actually", "even", "ever", "currently", "seriously", "genuinely",
-        "literally", "at", "all", "in", "any", "feel", "feeling", "felt", "think", "thinking", "want", "wanting", "plan", "plans",
-        "planning", "intention", "intend", "trying", "try", "about", "so", "that", "like", "longer",
+        "literally", "at", "all", "in", "any", "feel", "feeling", "felt", "think", "thinking", "want", "wanting",
+        "plan", "plans", "planning", "intention", "intend", "trying", "try", "about", "so", "that", "like", "longer",
         "scared", "afraid", "worried", "frightened", "way", ",", "-",
     }
 )
+# fmt: on
 # "i" may be crossed only after a verb of thinking or saying: "i do not think I'm in danger", "not like i ...".
 _I_AFTER = frozenset({"think", "believe", "mean", "say", "saying", "guess", "suppose", "reckon", "feel", "like"})
 _MAX_WALK = 8
@@ -62,6 +71,7 @@ def is_negated(doc: Sequence, start: int) -> bool:
 # "his" only says whose pills ("i took all her pills"), so there only a person or a reflexive counts. Anything
 # undecided is about the young person.
 ABOUT_THE_USER = frozenset({"i", "me", "my", "myself", "mine"})
+# fmt: off
 SOMEONE_ELSE_IN_THE_PHRASE = frozenset(
     {
         "herself", "himself", "themselves",
@@ -69,6 +79,7 @@ SOMEONE_ELSE_IN_THE_PHRASE = frozenset(
         "cousin", "girlfriend", "boyfriend", "gf", "bf", "classmate",
     }
 )
+# fmt: on
 ABOUT_SOMEONE_ELSE = SOMEONE_ELSE_IN_THE_PHRASE | {"she", "he", "they", "her", "him", "them", "their", "his"}
 _SENTENCE_END = frozenset({".", "!", "?", ";"})
 

@@ -82,8 +82,10 @@ def _quiet_rasa(out: TextIO):
 def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
     """Train a model for the current inputs unless one exists; returns its path. Progress goes to `out`."""
     if not settings.IN_CHECKOUT:
-        raise FileNotFoundError("Training reads the checkout (config.yml, nlu/, responses/): run it from the source "
-                                "tree, then copy the model to the server (see docs/deploy.md).")
+        raise FileNotFoundError(
+            "Training reads the checkout (config.yml, nlu/, responses/): run it from the source "
+            "tree, then copy the model to the server (see docs/deploy.md)."
+        )
     out = out or sys.stderr
     target = model_path()
     if target.exists() and not force:
@@ -112,4 +114,3 @@ def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
         if old != target:
             old.unlink()
     return target
-

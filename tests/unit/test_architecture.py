@@ -15,7 +15,12 @@ CHANNELS = ("bot.channels",)
 # process and import no Rasa; only its child (bot.engine.serve) loads the engine.
 ENGINE = ("bot.engine.engine", "bot.engine.serve", "bot.engine.context", "bot.engine.counting", "bot.engine.events")
 RASA_FREE_CORE = (
-    "bot.settings", "bot.concerns", "bot.replies", "bot.service_numbers", "bot.model_files", "bot.privacy",
+    "bot.settings",
+    "bot.concerns",
+    "bot.replies",
+    "bot.service_numbers",
+    "bot.model_files",
+    "bot.privacy",
     "bot.long_messages",
 )
 
@@ -25,14 +30,26 @@ RULES = [
     (("bot.channels.telegram",), ENGINE, "the Telegram process talks to the engine process, never to an engine"),
     (("bot.stats", "bot.privacy"), CHANNELS, "statistics and privacy never import a channel"),
     (("bot.stats", "bot.privacy"), RASA + ("bot.rasa_ext",) + ENGINE, "statistics and privacy need no Rasa"),
-    (("bot.safety",), RASA + ("bot.rasa_ext", "bot.engine") + CHANNELS + ("bot.stats", "bot.tools"),
-     "the safety net's pure layer imports no Rasa and nothing above it"),
-    (("bot.engine.process", "bot.engine.protocol"), RASA + ("bot.rasa_ext",) + ENGINE,
-     "the engine process's Telegram side imports no Rasa"),
-    (("bot.rasa_ext",), ("bot.engine", "bot.channels", "bot.tools", "bot.stats", "bot.cli"),
-     "Rasa's plug-ins know nothing of the engine, the channels, the tools or the statistics"),
-    (RASA_FREE_CORE, RASA + ("bot.rasa_ext",) + ENGINE + CHANNELS + ("bot.tools", "bot.cli"),
-     "the small shared modules import no Rasa and nothing above them"),
+    (
+        ("bot.safety",),
+        RASA + ("bot.rasa_ext", "bot.engine") + CHANNELS + ("bot.stats", "bot.tools"),
+        "the safety net's pure layer imports no Rasa and nothing above it",
+    ),
+    (
+        ("bot.engine.process", "bot.engine.protocol"),
+        RASA + ("bot.rasa_ext",) + ENGINE,
+        "the engine process's Telegram side imports no Rasa",
+    ),
+    (
+        ("bot.rasa_ext",),
+        ("bot.engine", "bot.channels", "bot.tools", "bot.stats", "bot.cli"),
+        "Rasa's plug-ins know nothing of the engine, the channels, the tools or the statistics",
+    ),
+    (
+        RASA_FREE_CORE,
+        RASA + ("bot.rasa_ext",) + ENGINE + CHANNELS + ("bot.tools", "bot.cli"),
+        "the small shared modules import no Rasa and nothing above them",
+    ),
 ]
 
 

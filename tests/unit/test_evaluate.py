@@ -5,7 +5,8 @@ import json
 import pytest
 
 from bot.tools import evaluate
-from bot.tools.evaluate import evaluate as score, format_json, format_report, read_rows
+from bot.tools.evaluate import evaluate as score
+from bot.tools.evaluate import format_json, format_report, read_rows
 
 # (row, predicted concern); the comment says what each line tests.
 CASES = [
@@ -14,7 +15,10 @@ CASES = [
     ({"text": "c", "labels": ["image_shared"]}, "sextortion"),  # wrong
     ({"text": "d", "labels": ["self_harm"], "crisis": True}, "self_harm"),  # right, crisis caught
     ({"text": "e", "labels": ["immediate_danger"], "crisis": True}, "self_harm"),  # wrong, but crisis caught
-    ({"text": "f", "labels": ["friend_worried", "self_harm"], "crisis": True}, "friend_worried"),  # right, crisis missed
+    (
+        {"text": "f", "labels": ["friend_worried", "self_harm"], "crisis": True},
+        "friend_worried",
+    ),  # right, crisis missed
     ({"text": "g", "labels": ["out_of_scope"], "trap": True}, "self_harm"),  # wrong: trap and crisis false alarm
     ({"text": "h", "labels": ["out_of_scope"], "trap": True}, "out_of_scope"),  # right
     ({"text": "i", "labels": ["greet"]}, "immediate_danger"),  # wrong: crisis false alarm, not a trap
@@ -44,9 +48,7 @@ def test_crisis_and_trap_false_alarms(report):
     assert [r["text"] for r in report["crisis_false_alarms"]["rows"]] == ["g", "i"]
     assert report["trap_false_alarms"]["count"] == 1
     assert report["trap_false_alarms"]["of"] == 2
-    assert report["trap_false_alarms"]["rows"] == [
-        {"text": "g", "labels": ["out_of_scope"], "predicted": "self_harm"}
-    ]
+    assert report["trap_false_alarms"]["rows"] == [{"text": "g", "labels": ["out_of_scope"], "predicted": "self_harm"}]
 
 
 def test_per_concern_precision_recall_support(report):
