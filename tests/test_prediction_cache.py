@@ -128,7 +128,7 @@ def test_the_cache_is_bounded_and_hands_out_fresh_events(monkeypatch):
         predicted.append(tracker.intent)
         return Prediction(Event())
 
-    monkeypatch.setattr("bot.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
+    monkeypatch.setattr("bot.rasa_ext.speedups.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
     cache = PredictionCache(predict, size=2)
     first = cache(Tracker("a"))
     again = cache(Tracker("a"))
