@@ -11,7 +11,7 @@ Both are in the prediction cache's key, like every slot that influences the conv
 every answer shows 999 and Childline (`with_crisis_reminder`).
 """
 
-from typing import Any, List, Sequence
+from typing import Any, List
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
@@ -72,12 +72,12 @@ def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:
 
 
 def with_crisis_reminder(
-    messages: List[BotMessage], now: List[Any], emergency: str, childline: Sequence[str], reminder: BotMessage
+    messages: List[BotMessage], now: List[Any], emergency: str, childline: str, reminder: BotMessage
 ) -> List[BotMessage]:
     """In a crisis every answer shows 999 and Childline: an answer without both gets the short reminder first,
     in place of its closing Childline bubble (so a turn stays at three bubbles at most)."""
     text = " ".join(m.text for m in messages)
-    if emergency in text and any(c in text for c in childline):
+    if emergency in text and childline in text:
         return messages
     names = [(e.metadata or {}).get("utter_action") for e in now if isinstance(e, BotUttered)]
     if len(names) == len(messages):

@@ -82,7 +82,7 @@ class Engine:
         )
         values = service_numbers.placeholders()
         self._emergency = values["emergency_phone"]
-        self._childline = (values["childline_phone"], values["childline_web"])
+        self._childline = values["childline_phone"]  # the number itself stays in every crisis answer, not just the site
         # The bubble that keeps 999 and Childline in every answer while a crisis is on (words in responses/).
         (reminder,) = agent.domain.responses["utter_crisis_reminder"]
         self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
