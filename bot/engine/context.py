@@ -21,18 +21,8 @@ from bot.engine.events import actions, session
 from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
-REPEATABLE = frozenset(
-    {
-        "asked_for_nudes",
-        "sextortion",
-        "image_shared",
-        "sent_nude_worried",
-        "received_nude",
-        "unknown_contact",
-        "friend_worried",
-        "block_report_help",
-    }
-)
+# (the concerns with steps to take: every concern but the crises, small talk and the questions about the bot itself)
+REPEATABLE = frozenset(CONCERNS) - CRISIS - {"talk_to_someone", "privacy_question", "greet", "out_of_scope"}
 # A message about one of these concerns moves the conversation on from a crisis (follow-ups that belong to a crisis
 # never do, whatever concern they count as).
 MOVING_ON = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope", "talk_to_someone"}

@@ -29,6 +29,7 @@ NOT_ENGLISH = "not_english"  # the intent for a message the bot cannot read (bot
 INTENT_FOR_LABEL = {ABUSE: "abuse_disclosure"}  # every other crisis label is its own intent
 
 SAFETY_KEY = "safety"
+Config = Dict[str, Any]  # a component's configuration
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -72,11 +73,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     @classmethod
     def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
+        cls, config: Config, model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "SafetyNet":
         return cls(config, cls._rules(config, None), model_storage, resource)
 

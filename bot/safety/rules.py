@@ -12,19 +12,10 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, U
 
 from spacy.matcher import Matcher, PhraseMatcher
 
+from bot.safety import patterns as P
 from bot.safety.languages import checkout_words, is_unreadable
 from bot.safety.nlp import _blank_nlp, _known
 from bot.safety.normalise import _rewrite, normalise
-from bot.safety.patterns import (
-    CRISIS_CUE,
-    CRISIS_LABELS,
-    NOT_CRISIS,
-    SELF_HARM,
-    WHOSE_LABELS,
-    PatternRow,
-    load_patterns,
-    pattern_anchor,
-)
 from bot.settings import SAFETY_PATTERN_FILES, SAFETY_PATTERNS
 
 NEGATIONS = frozenset({"not", "never", "no", "nt", "n't", "nor"})
@@ -138,7 +129,7 @@ class Verdict:
 class SafetyRules:
     """The pure spaCy layer: load once, then ``check(text)`` as often as needed."""
 
-    def __init__(self, rows: Iterable[PatternRow], words: Optional[FrozenSet[str]] = None) -> None:
+    def __init__(self, rows: Iterable[P.PatternRow], words: Optional[FrozenSet[str]] = None) -> None:
         self.nlp = _blank_nlp()
         # Words of the training data count as English for the unreadable check (bot.safety.languages): the model's, or
         # the checkout's when the rules are built without a model.
@@ -151,7 +142,7 @@ class SafetyRules:
         for row in rows:
             self.labels[row.id] = row.label
             if row.pattern is not None:
-                anchor = pattern_anchor(row.pattern)
+                anchor = P.pattern_anchor(row.pattern)
                 if anchor not in self.matchers:
                     self.matchers[anchor] = Matcher(self.nlp.vocab, validate=True)
                 self.matchers[anchor].add(row.id, [row.pattern])
@@ -160,13 +151,13 @@ class SafetyRules:
 
     @classmethod
     def from_path(cls, path: Union[str, Path] = SAFETY_PATTERNS) -> "SafetyRules":
-        return cls(load_patterns(path))
+        return cls(P.load_patterns(path))
 
     @classmethod
     def from_paths(
         cls, paths: Iterable[Union[str, Path]] = SAFETY_PATTERN_FILES, words: Optional[FrozenSet[str]] = None
     ) -> "SafetyRules":
-        return cls((row for path in paths for row in load_patterns(path)), words)
+        return cls((row for path in paths for row in P.load_patterns(path)), words)
 
     def _english(self, word: str) -> bool:
         return _known(word) or word in self.words
@@ -191,16 +182,16 @@ class SafetyRules:
             for match_id, start, end in matches:
                 key = self.nlp.vocab.strings[match_id]
                 label = self.labels[key]
-                negated = label in CRISIS_LABELS and is_negated(doc, start)
-                someone_else = label in WHOSE_LABELS and is_about_someone_else(doc, start, end)
-                reach = _sentence_end(doc, start, end) if label == NOT_CRISIS else 0
+                negated = label in P.CRISIS_LABELS and is_negated(doc, start)
+                someone_else = label in P.WHOSE_LABELS and is_about_someone_else(doc, start, end)
+                reach = _sentence_end(doc, start, end) if label == P.NOT_CRISIS else 0
                 found.add(Hit(label, key, start, end, negated, someone_else, reach))
         return sorted(found, key=lambda h: (h.start, h.end, h.id)), unreadable
 
     def check(self, text: str) -> Verdict:
         hits, unreadable = self._scan(text)
-        idioms = [h for h in hits if h.label == NOT_CRISIS]
-        crisis = [h for h in hits if h.label in CRISIS_LABELS]
+        idioms = [h for h in hits if h.label == P.NOT_CRISIS]
+        crisis = [h for h in hits if h.label in P.CRISIS_LABELS]
         fired = [h for h in crisis if not h.negated and not any(i.contains(h) for i in idioms)]
         if fired:
             first = min(fired, key=lambda h: (_priority(h), h.start, h.end, h.id))
@@ -210,19 +201,19 @@ class SafetyRules:
         explained = idioms + negated
         if not explained:
             return Verdict(hits=tuple(hits), unreadable=unreadable)
-        cues = [h for h in hits if h.label == CRISIS_CUE]
+        cues = [h for h in hits if h.label == P.CRISIS_CUE]
         unexplained = [c for c in cues if not any(e.contains(c) for e in explained)]
         if unexplained:
             return Verdict(hits=tuple(hits), unreadable=unreadable)
         first = min(explained, key=lambda h: (h.start, h.id))
-        veto = f"{first.id}" if first.label == NOT_CRISIS else f"negated:{first.id}"
+        veto = f"{first.id}" if first.label == P.NOT_CRISIS else f"negated:{first.id}"
         return Verdict(veto=veto, hits=tuple(hits), unreadable=unreadable)
 
 
 def _priority(hit: Hit) -> float:
     """Which crisis answers a message with several: the order of CRISIS_LABELS, with words about someone else's
     self-harm (a friend at risk) after the young person's own self-harm and before abuse."""
-    return CRISIS_LABELS.index(SELF_HARM) + 0.5 if hit.someone_else else CRISIS_LABELS.index(hit.label)
+    return P.CRISIS_LABELS.index(P.SELF_HARM) + 0.5 if hit.someone_else else P.CRISIS_LABELS.index(hit.label)
 
 
 def _sentence_end(doc: Sequence, start: int, end: int) -> int:
