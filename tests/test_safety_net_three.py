@@ -10,7 +10,8 @@ with symptoms, and other languages (informal, romanised, first person, without d
 
 import pytest
 
-from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyNet, SafetyRules, normalise
+from bot.rasa_ext.safety_net import SafetyNet
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, normalise
 from bot.settings import SAFETY_PATTERN_FILES
 
 
