@@ -27,7 +27,9 @@ async def _answers(engine):
         for text in conversation:
             answers.append((text, (await engine.reply(conversation_id, text)).to_dict()))
         await engine.forget(conversation_id)
-    answers.extend((text, await engine.classify(text)) for conversation in CONVERSATIONS for text in conversation)
+    for conversation in CONVERSATIONS:
+        for text in conversation:
+            answers.append((text, await engine.classify(text)))
     return answers
 
 
