@@ -3,14 +3,23 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 BIN := .venv/bin
 
-.PHONY: chat test bench model install clean wheel constraints \
+.PHONY: chat test test-fast lint bench model install clean wheel constraints \
 	rasa-validate rasa-train rasa-test rasa-shell rasa-interactive dashboard-shot
 
 chat: model
 	@$(BIN)/signpost chat
 
-test: model
+test: lint model
 	$(BIN)/pytest
+
+# Everything but the slow tests (training, the wheel, nginx, rasa run, the stock-Rasa benchmark): a few minutes.
+test-fast: lint model
+	$(BIN)/pytest -m "not slow"
+
+# ruff (configured in pyproject.toml): the lint rules, then whether everything is formatted.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: model
 	$(BIN)/python -m benchmarks.run
@@ -50,7 +59,7 @@ constraints:
 
 # Rasa's own commands on this project's layout (the domain is the responses/ folder, the training data nlu/). Each
 # uses endpoints.yml, so the redacting tracker store: nothing typed is kept. Servers listen on 127.0.0.1 only.
-MODEL = $$($(BIN)/python -c 'from bot.training import latest_model; print(latest_model())')
+MODEL = $$($(BIN)/python -c 'from bot.model_files import latest_model; print(latest_model())')
 RASA_ENV = RASA_TELEMETRY_ENABLED=false
 
 rasa-validate: install

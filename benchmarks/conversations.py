@@ -19,8 +19,16 @@ BURST_OPENERS = ("hello??", "are you there", "hi i need help", "pls help")
 
 # (text, names an app?) -- the app word as young people type it.
 APP_WORDS = {
-    "snapchat": "snap", "instagram": "insta", "tiktok": "tiktok", "whatsapp": "whatsapp", "discord": "discord",
-    "roblox": "roblox", "fortnite": "fortnite", "minecraft": "minecraft", "youtube": "youtube", "xbox": "xbox",
+    "snapchat": "snap",
+    "instagram": "insta",
+    "tiktok": "tiktok",
+    "whatsapp": "whatsapp",
+    "discord": "discord",
+    "roblox": "roblox",
+    "fortnite": "fortnite",
+    "minecraft": "minecraft",
+    "youtube": "youtube",
+    "xbox": "xbox",
 }
 CONCERNS_WITH_APP = (
     "someone on {app} keeps asking me for pics",

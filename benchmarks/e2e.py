@@ -20,9 +20,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from bot.settings import ROOT
 from benchmarks.conversations import Turn
 from benchmarks.measure import latency_summary, now
+from bot.settings import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
 from fake_telegram import FakeTelegram  # noqa: E402  (the Telegram tests' fake Bot API server)
@@ -111,8 +111,9 @@ class Tally:
         self.lost += 1
         self.lost_reasons[reason] += 1
 
-    def answered(self, sent_at: float, arrived_at: float, expected: Sequence[str], got: Sequence[str],
-                 in_burst: bool = False) -> None:
+    def answered(
+        self, sent_at: float, arrived_at: float, expected: Sequence[str], got: Sequence[str], in_burst: bool = False
+    ) -> None:
         self.turns_answered += 1
         self.latencies.append(arrived_at - sent_at)
         if in_burst:
@@ -180,9 +181,16 @@ def groups(turns: Sequence[Turn]) -> List[List[Turn]]:
 # Through Telegram (the fake Bot API server)
 
 
-async def telegram_conversation(fake: TimedFake, chat_id: int, turns: Sequence[Turn], start_extras: Sequence[str],
-                                think: Tuple[float, float], rng: random.Random, tally: Tally,
-                                turn_timeout: float) -> None:
+async def telegram_conversation(
+    fake: TimedFake,
+    chat_id: int,
+    turns: Sequence[Turn],
+    start_extras: Sequence[str],
+    think: Tuple[float, float],
+    rng: random.Random,
+    tally: Tally,
+    turn_timeout: float,
+) -> None:
     """One young person's chat with the bot: each message sent as Telegram would deliver it, answers awaited."""
     tally.accounted[chat_id] = 0  # bot messages of this chat matched to turns so far
     for group in groups(turns):
@@ -217,7 +225,7 @@ async def telegram_conversation(fake: TimedFake, chat_id: int, turns: Sequence[T
             if not await fake.wait_count(chat_id, received + len(expected), turn_timeout):
                 tally.lose("no answer in time")
                 return
-            got = fake.arrivals[chat_id][received:received + len(expected)]
+            got = fake.arrivals[chat_id][received : received + len(expected)]
             tally.accounted[chat_id] = received + len(expected)
             tally.answered(at, got[-1][1], expected, [text for text, _ in got], in_burst=len(group) > 1)
         await asyncio.sleep(rng.uniform(*think))
@@ -237,21 +245,23 @@ async def learn_start_extras(fake: TimedFake, chat_id: int, greeting: Sequence[s
         raise RuntimeError("the bot did not answer /start")
     await fake.quiet([chat_id], 1.0, timeout)
     texts = [text for text, _ in fake.arrivals[chat_id]]
-    if texts[:len(greeting)] != list(greeting):
+    if texts[: len(greeting)] != list(greeting):
         raise RuntimeError("the bot's answer to /start does not begin with the engine's greeting")
-    return texts[len(greeting):]
+    return texts[len(greeting) :]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Against stock `rasa run` (REST channel)
 
 
-async def rest_post(session: aiohttp.ClientSession, url: str, sender: str, text: str,
-                    timeout: float) -> Tuple[Optional[List[str]], str]:
+async def rest_post(
+    session: aiohttp.ClientSession, url: str, sender: str, text: str, timeout: float
+) -> Tuple[Optional[List[str]], str]:
     """One message to Rasa's REST channel: the texts of its answer, or None and why there was none."""
     try:
-        async with session.post(url, json={"sender": sender, "message": text},
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.post(
+            url, json={"sender": sender, "message": text}, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             if response.status != 200:
                 return None, f"HTTP {response.status}"
             return [m.get("text") or "" for m in await response.json() if (m.get("text") or "").strip()], ""
@@ -261,11 +271,19 @@ async def rest_post(session: aiohttp.ClientSession, url: str, sender: str, text:
         return None, type(error).__name__
 
 
-async def rest_conversation(session: aiohttp.ClientSession, url: str, sender: str, turns: Sequence[Turn],
-                            think: Tuple[float, float], rng: random.Random, tally: Tally,
-                            turn_timeout: float) -> None:
+async def rest_conversation(
+    session: aiohttp.ClientSession,
+    url: str,
+    sender: str,
+    turns: Sequence[Turn],
+    think: Tuple[float, float],
+    rng: random.Random,
+    tally: Tally,
+    turn_timeout: float,
+) -> None:
     """The same conversation with stock Rasa: a button press is sent as its payload, /start as the greeting."""
     for group in groups(turns):
+
         async def one(turn: Turn) -> bool:
             at = now()
             tally.sent(at)
@@ -277,7 +295,7 @@ async def rest_conversation(session: aiohttp.ClientSession, url: str, sender: st
             if not turn.expected:
                 tally.silent += 1
                 return True
-            tally.answered(at, arrived, turn.expected, got, in_burst=len(group) > 1)
+            tally.answered(at, arrived, turn.expected, got, in_burst=len(group) > 1)  # noqa: B023 (called at once)
             return True
 
         # A burst's messages go out together, as two requests at once.
@@ -304,8 +322,15 @@ async def wait_for_rest(url: str, deadline: float, process: Any) -> float:
 # A whole run: `users` people at once
 
 
-async def run_users(conversation: Any, users: int, per_user: int, conversations: Sequence[Sequence[Turn]],
-                    think: Tuple[float, float], seed: int, run_timeout: float) -> Tally:
+async def run_users(
+    conversation: Any,
+    users: int,
+    per_user: int,
+    conversations: Sequence[Sequence[Turn]],
+    think: Tuple[float, float],
+    seed: int,
+    run_timeout: float,
+) -> Tally:
     """`users` simulated people at once; person u plays conversations u*per_user ... (u+1)*per_user - 1.
 
     `conversation(number, turns, rng, tally)` plays one conversation. People start within the first pause, so the

@@ -62,21 +62,25 @@ async def resolve(engine: Any, count: int, seed: int) -> Tuple[List[List[Dict[st
 async def memory_run(engine: Any, total: int, every: int, seed: int) -> List[Dict[str, Any]]:
     """`total` distinct one-message conversations; resident memory and trackers held after every `every`."""
     rng = random.Random(seed)
-    openings = list(OPENERS) + list(CONCERNS_WITHOUT_APP) + [
-        t.format(app=word) for t in CONCERNS_WITH_APP for word in APP_WORDS.values()
-    ]
+    openings = (
+        list(OPENERS)
+        + list(CONCERNS_WITHOUT_APP)
+        + [t.format(app=word) for t in CONCERNS_WITH_APP for word in APP_WORDS.values()]
+    )
     points = []
     started = time.perf_counter()
     for number in range(total):
         await engine.reply(f"memory-{number}", rng.choice(openings))
         if (number + 1) % every == 0 or number + 1 == total:
             gc.collect()
-            points.append({
-                "conversations": number + 1,
-                "rss_mb": rss_mb(),
-                "trackers_held": len(engine.tracker_store),
-                "seconds": round(time.perf_counter() - started, 1),
-            })
+            points.append(
+                {
+                    "conversations": number + 1,
+                    "rss_mb": rss_mb(),
+                    "trackers_held": len(engine.tracker_store),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
     return points
 
 
@@ -95,8 +99,14 @@ async def main(config: Dict[str, Any]) -> None:
     loaded = now()
     rss_after_load = rss_mb()
     await engine.reply("cold-start", "hi")
-    report(event="first_answer", at=now(), imported_at=imported, loaded_at=loaded, rss_after_load_mb=rss_after_load,
-           rss_after_first_answer_mb=rss_mb())
+    report(
+        event="first_answer",
+        at=now(),
+        imported_at=imported,
+        loaded_at=loaded,
+        rss_after_load_mb=rss_after_load,
+        rss_after_first_answer_mb=rss_mb(),
+    )
 
     texts = all_texts()
     classify_times = []
@@ -118,9 +128,13 @@ async def main(config: Dict[str, Any]) -> None:
     conversations, turn_times = await resolve(engine, config["conversations"], config["seed"])
     Path(config["oracle_out"]).write_text(json.dumps(conversations), encoding="utf-8")
     hits, misses = cache.hits - hits, cache.misses - misses
-    report(event="full_turn", latency=latency_summary(turn_times), conversations=len(conversations),
-           rss_mb=rss_mb(), prediction_cache={"hits": hits, "misses": misses,
-                                              "hit_rate": round(hits / max(hits + misses, 1), 3)})
+    report(
+        event="full_turn",
+        latency=latency_summary(turn_times),
+        conversations=len(conversations),
+        rss_mb=rss_mb(),
+        prediction_cache={"hits": hits, "misses": misses, "hit_rate": round(hits / max(hits + misses, 1), 3)},
+    )
 
     points = await memory_run(engine, config["memory_conversations"], config["memory_every"], config["seed"])
     report(event="memory", points=points, max_conversations=engine.tracker_store.max_conversations)

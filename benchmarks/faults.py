@@ -47,6 +47,7 @@ class Run:
 
     async def chats(self, people: int = 5, text: str = CRISIS, photo: bool = True) -> Dict[str, Any]:
         """`people` new chats at once: a photo (a count over the pipe), then the crisis; the longest wait."""
+
         async def one(user: int) -> Optional[float]:
             if photo:
                 sent = await self.fake.send_media(user, "photo")
@@ -68,16 +69,20 @@ class Run:
         waits = await asyncio.gather(*(one(u) for u in users))
         answered = [w for w in waits if w is not None]
         failures = sum(FAILURE in self.fake.bot_text(u) for u in users)
-        return {"longest_wait_s": round(max(answered), 2) if answered else None,
-                "unanswered": len(waits) - len(answered), "failure_replies": failures}
+        return {
+            "longest_wait_s": round(max(answered), 2) if answered else None,
+            "unanswered": len(waits) - len(answered),
+            "failure_replies": failures,
+        }
 
     def counted(self) -> int:
         if not self.db.exists():
             return 0
         db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
         try:
-            return db.execute("SELECT COALESCE(SUM(count), 0) FROM outcome_daily WHERE key = 'picture_deleted'"
-                              ).fetchone()[0]
+            return db.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM outcome_daily WHERE key = 'picture_deleted'"
+            ).fetchone()[0]
         except sqlite3.Error:
             return 0
         finally:
@@ -136,7 +141,7 @@ def still_open(sockets: List[socket.socket]) -> int:
         s.settimeout(0.01)
         try:
             alive += s.recv(1) != b""
-        except socket.timeout:
+        except TimeoutError:
             alive += 1
         except OSError:
             pass
@@ -153,13 +158,19 @@ async def library_webhook(fake: FakeTelegram, half: int) -> Dict[str, Any]:
     bot = ExtBot(TOKEN, base_url=fake.base_url, request=AiohttpRequest(), get_updates_request=AiohttpRequest())
     updater = Updater(bot, asyncio.Queue())
     async with updater:
-        await updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook", secret_token="s3cret",
-                                    webhook_url=f"http://127.0.0.1:{port}/hook")
+        await updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            secret_token="s3cret",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+        )
         sockets = await asyncio.to_thread(half_open, port, half)
         await asyncio.sleep(6)
         held = still_open(sockets)
-        status = await fake.post_to_webhook({"update_id": 1, "poll": {"id": "p", "question": "q", "options": [],
-                                                                        "is_closed": True}}, "s3cret")
+        status = await fake.post_to_webhook(
+            {"update_id": 1, "poll": {"id": "p", "question": "q", "options": [], "is_closed": True}}, "s3cret"
+        )
         for s in sockets:
             s.close()
         await updater.stop()
@@ -174,13 +185,26 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
     results: Dict[str, Any] = {"deadline_s": args.deadline, "faults": {}}
     async with FakeTelegram(TOKEN) as fake:
         port = free_port()
-        env = quiet_env(TELEGRAM_BOT_TOKEN=TOKEN, SIGNPOST_STATS_DB=str(db), SIGNPOST_TELEGRAM_RATE="0",
-                        SIGNPOST_TURN_DEADLINE=str(args.deadline))
-        command = [str(BIN / "signpost"), "telegram", "--api-url", fake.base_url,
-                   "--webhook-url", f"http://127.0.0.1:{port}/hook", "--port", str(port)]
+        env = quiet_env(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            SIGNPOST_STATS_DB=str(db),
+            SIGNPOST_TELEGRAM_RATE="0",
+            SIGNPOST_TURN_DEADLINE=str(args.deadline),
+        )
+        command = [
+            str(BIN / "signpost"),
+            "telegram",
+            "--api-url",
+            fake.base_url,
+            "--webhook-url",
+            f"http://127.0.0.1:{port}/hook",
+            "--port",
+            str(port),
+        ]
         log = open(tmp / "telegram.log", "wb")
-        front = await asyncio.create_subprocess_exec(*command, env=env, cwd=str(tmp), stdout=log, stderr=log,
-                                                     start_new_session=True)
+        front = await asyncio.create_subprocess_exec(
+            *command, env=env, cwd=str(tmp), stdout=log, stderr=log, start_new_session=True
+        )
         run = Run(fake, db, args.deadline)
         try:
             await fake.wait_for(lambda: fake.calls_to("setWebhook"), timeout=300)
@@ -203,8 +227,16 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
                     await asyncio.sleep(0.5)
 
             await measure("none")
-            await fake.push_raw({"message": {"message_id": 9, "date": int(time.time()),
-                                             "chat": {"id": 1, "type": "private"}, "poll": {"id": "p"}}})
+            await fake.push_raw(
+                {
+                    "message": {
+                        "message_id": 9,
+                        "date": int(time.time()),
+                        "chat": {"id": 1, "type": "private"},
+                        "poll": {"id": "p"},
+                    }
+                }
+            )
             await measure("unreadable update")
 
             os.kill(engine, signal.SIGSTOP)
@@ -223,7 +255,6 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
 
             # Removing the folder deletes the counts written so far: read them first.
             before_removal = await run.settled_counts(run.photos, timeout=40)
-            photos_before_removal = run.photos
             shutil.rmtree(data)
             await measure("statistics folder removed")
             await asyncio.sleep(1)
@@ -236,7 +267,6 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
             for s in sockets:
                 s.close()
 
-
             # Memory: canary conversations, forgotten with /exit, then more turns; then /proc/PID/mem of both.
             needles = []
             for _ in range(args.canaries):
@@ -247,7 +277,7 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
                 await fake.wait_for_replies(user, sent, timeout=30)
                 await fake.settle(0.05)
                 sent = await fake.send_command(user, "/exit")
-                await fake.wait_for(lambda: fake.bot_text(user, sent), timeout=30)
+                await fake.wait_for(lambda: fake.bot_text(user, sent), timeout=30)  # noqa: B023 (awaited here)
             later = [await run.chats(5, text="how do i block someone", photo=False) for _ in range(args.after // 5)]
             results["later_turns_failure_replies"] = sum(r["failure_replies"] for r in later)
             await asyncio.sleep(1)
@@ -272,20 +302,29 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
         # Counts: every deleted picture once (the first file's read before it was removed; the rest once the bot
         # has stopped, which writes what was still waiting: a recovered database is retried within 30 s).
         after_removal = run.counted()
-        results["picture_counts"] = {"sent": run.photos, "written": before_removal + after_removal,
-                                     "lost": run.photos - before_removal - after_removal}
-    results["log_lines"] = [line for line in (tmp / "telegram.log").read_text(errors="replace").splitlines()
-                            if re.match(r"(WARNING|ERROR|CRITICAL) ", line)]
+        results["picture_counts"] = {
+            "sent": run.photos,
+            "written": before_removal + after_removal,
+            "lost": run.photos - before_removal - after_removal,
+        }
+    results["log_lines"] = [
+        line
+        for line in (tmp / "telegram.log").read_text(errors="replace").splitlines()
+        if re.match(r"(WARNING|ERROR|CRITICAL) ", line)
+    ]
     shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
 def report(results: Dict[str, Any]) -> str:
-    lines = [f"turn deadline {results['deadline_s']} s (target: longest wait at most {results['deadline_s'] + 1} s)",
-             f"{'fault':40} {'longest wait':>12} {'unanswered':>10} {'failure replies':>15}"]
+    lines = [
+        f"turn deadline {results['deadline_s']} s (target: longest wait at most {results['deadline_s'] + 1} s)",
+        f"{'fault':40} {'longest wait':>12} {'unanswered':>10} {'failure replies':>15}",
+    ]
     for name, figures in results["faults"].items():
-        lines.append(f"{name:40} {figures['longest_wait_s']!s:>12} {figures['unanswered']:>10} "
-                     f"{figures['failure_replies']:>15}")
+        lines.append(
+            f"{name:40} {figures['longest_wait_s']!s:>12} {figures['unanswered']:>10} {figures['failure_replies']:>15}"
+        )
     lines.append(f"picture counts: {results['picture_counts']}")
     lines.append(f"canaries in memory after /exit: {results['memory_canaries']}")
     if "library_webhook" in results:

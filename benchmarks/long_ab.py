@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from benchmarks.conversations import LONG_MESSAGES
-from bot import evaluate, long_messages as lm
+from bot import long_messages as lm
 from bot.concerns import concern_for
 from bot.engine import Engine
+from bot.tools import evaluate
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = ("real.jsonl", "heldout.jsonl", "blind.jsonl", "fresh.jsonl")
@@ -57,8 +58,11 @@ def concern_of(whole, parsed, settings):
     set_constants(settings)
     parse = lm.combined_parse(whole, parsed)
     intent = parse["intent"].get("name") or "nlu_fallback"
-    return {"concern": concern_for(intent), "by": "safety" if parse.get("safety") else "model",
-            "also": parse["long_message"]["also"]}
+    return {
+        "concern": concern_for(intent),
+        "by": "safety" if parse.get("safety") else "model",
+        "also": parse["long_message"]["also"],
+    }
 
 
 def also_scores(rows, predictions):
@@ -86,8 +90,12 @@ async def timing(engine, read_long):
     engine.read_long_messages = True
     times.sort()
     cpu.sort()
-    return (statistics.median(times), times[int(0.95 * len(times)) - 1],
-            statistics.median(cpu), cpu[int(0.95 * len(cpu)) - 1])
+    return (
+        statistics.median(times),
+        times[int(0.95 * len(times)) - 1],
+        statistics.median(cpu),
+        cpu[int(0.95 * len(cpu)) - 1],
+    )
 
 
 async def main(model=None):
@@ -97,9 +105,11 @@ async def main(model=None):
     defaults = {k: getattr(lm, k) for k in ("WHOLE_WEIGHT", "FALLBACK_CONFIDENCE")}
     whole_ms = await timing(engine, False)
     long_ms = await timing(engine, True)
-    print("| variant | real accuracy | real crisis recall | real concerns (5+ rows) under 0.70 recall "
-          "| heldout / blind / fresh accuracy | their crisis recall | NLU ms p50/p95, 100 words "
-          "| real: also right on 2-label rows, also on 1-label rows |")
+    print(
+        "| variant | real accuracy | real crisis recall | real concerns (5+ rows) under 0.70 recall "
+        "| heldout / blind / fresh accuracy | their crisis recall | NLU ms p50/p95, 100 words "
+        "| real: also right on 2-label rows, also on 1-label rows |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, settings in variants():
         reports, also = {}, "-"
@@ -110,21 +120,34 @@ async def main(model=None):
                 also = also_scores(rows, predictions)
         set_constants(defaults)
         real = reports["real.jsonl"]
-        weak = [f"{c} {v['recall']:.2f}" for c, v in real["per_concern"].items() if v["support"] >= 5
-                and v["recall"] < 0.70]
+        weak = [
+            f"{c} {v['recall']:.2f}" for c, v in real["per_concern"].items() if v["support"] >= 5 and v["recall"] < 0.70
+        ]
         written = [reports[s] for s in SETS[1:]]
         ms = whole_ms if settings is None else long_ms
-        print(f"| {name} | {real['accuracy']:.3f} | {real['crisis']['recall']:.3f} | {', '.join(weak) or 'none'} | "
-              + " / ".join(f"{r['accuracy']:.3f}" for r in written) + " | "
-              + " / ".join(f"{r['crisis']['recall']:.3f}" for r in written) + f" | {ms[0]:.1f} / {ms[1]:.1f} (CPU {ms[2]:.1f} / {ms[3]:.1f}) | {also} |")
+        print(
+            f"| {name} | {real['accuracy']:.3f} | {real['crisis']['recall']:.3f} | {', '.join(weak) or 'none'} | "
+            + " / ".join(f"{r['accuracy']:.3f}" for r in written)
+            + " | "
+            + " / ".join(f"{r['crisis']['recall']:.3f}" for r in written)
+            + f" | {ms[0]:.1f} / {ms[1]:.1f} (CPU {ms[2]:.1f} / {ms[3]:.1f}) | {also} |"
+        )
     if "--misses" in sys.argv:
         for set_name, rows in sets.items():
             for row, (w, p) in zip(rows, parsed[set_name]):
                 c = concern_of(w, p, defaults)["concern"]
                 if c not in row["labels"]:
-                    print(json.dumps({"set": set_name, "labels": row["labels"], "got": c,
-                                      "whole": concern_for(w["intent"]["name"] or "nlu_fallback"),
-                                      "pieces": [(x["intent"]["name"], round(x["intent"]["confidence"], 2)) for x in p]}))
+                    print(
+                        json.dumps(
+                            {
+                                "set": set_name,
+                                "labels": row["labels"],
+                                "got": c,
+                                "whole": concern_for(w["intent"]["name"] or "nlu_fallback"),
+                                "pieces": [(x["intent"]["name"], round(x["intent"]["confidence"], 2)) for x in p],
+                            }
+                        )
+                    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def report(**data: Any) -> None:
 
 
 def parse_report(line: str) -> Optional[Dict[str, Any]]:
-    return json.loads(line[len(REPORT):]) if line.startswith(REPORT) else None
+    return json.loads(line[len(REPORT) :]) if line.startswith(REPORT) else None
 
 
 def now() -> float:

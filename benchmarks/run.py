@@ -51,21 +51,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--conversations-per-user", type=int, default=6)
     parser.add_argument("--think", default="0.1,0.5", help="pause between a person's turns, uniform MIN,MAX seconds")
     parser.add_argument("--classify-messages", type=int, default=2000)
-    parser.add_argument("--memory-conversations", type=int, default=10_000,
-                        help="distinct conversations before the 'after' memory reading")
-    parser.add_argument("--memory-extra", type=int, default=5_000,
-                        help="further conversations to check that memory stays flat")
+    parser.add_argument(
+        "--memory-conversations",
+        type=int,
+        default=10_000,
+        help="distinct conversations before the 'after' memory reading",
+    )
+    parser.add_argument(
+        "--memory-extra", type=int, default=5_000, help="further conversations to check that memory stays flat"
+    )
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="measured runs of each system per number of people, alternating (default 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="measured runs of each system per number of people, alternating (default 2)",
+    )
     parser.add_argument("--turn-timeout", type=float, default=30.0)
     parser.add_argument("--run-timeout", type=float, default=600.0)
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-telegram", action="store_true")
     parser.add_argument("--skip-stock", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny counts (2 and 4 people, 1 conversation each, 60 memory conversations)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny counts (2 and 4 people, 1 conversation each, 60 memory conversations)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.users, args.conversations_per_user, args.think = "2,4", 1, "0,0.02"
@@ -82,13 +94,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 @asynccontextmanager
-async def child(command: Sequence[str], log: Path, env: Dict[str, str], reports: bool = False,
-                stop_timeout: float = 30.0) -> AsyncIterator[asyncio.subprocess.Process]:
+async def child(
+    command: Sequence[str], log: Path, env: Dict[str, str], reports: bool = False, stop_timeout: float = 30.0
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Start a child process (its own session; output to `log`, or reports on a pipe) and stop it by its id after."""
     with open(log, "ab") as log_file:
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=str(ROOT), env=env, start_new_session=True,
-            stdout=asyncio.subprocess.PIPE if reports else log_file, stderr=log_file,
+            *command,
+            cwd=str(ROOT),
+            env=env,
+            start_new_session=True,
+            stdout=asyncio.subprocess.PIPE if reports else log_file,
+            stderr=log_file,
         )
         try:
             yield process
@@ -104,6 +121,7 @@ async def child(command: Sequence[str], log: Path, env: Dict[str, str], reports:
 
 async def next_report(process: asyncio.subprocess.Process, event: str, timeout: float, log: Path) -> Dict[str, Any]:
     """Read the child's report lines until the one for `event`."""
+
     async def read() -> Dict[str, Any]:
         while True:
             line = await process.stdout.readline()
@@ -205,8 +223,10 @@ async def measure_engine(args: argparse.Namespace, tmp: Path, model: Path) -> Tu
         "full_turn": full_turn["latency"],
         "full_turn_prediction_cache": full_turn["prediction_cache"],
     }
-    turns = [[Turn.from_dict(t) for t in conversation]
-             for conversation in json.loads(Path(config["oracle_out"]).read_text(encoding="utf-8"))]
+    turns = [
+        [Turn.from_dict(t) for t in conversation]
+        for conversation in json.loads(Path(config["oracle_out"]).read_text(encoding="utf-8"))
+    ]
     return result, turns
 
 
@@ -233,14 +253,19 @@ class Target:
 
 
 @asynccontextmanager
-async def telegram_target(args: argparse.Namespace, tmp: Path, model: Path,
-                          conversations: List[List[Turn]]) -> AsyncIterator[Target]:
+async def telegram_target(
+    args: argparse.Namespace, tmp: Path, model: Path, conversations: List[List[Turn]]
+) -> AsyncIterator[Target]:
     """`signpost telegram` (long polling) against the fake Bot API server."""
     log = tmp / "telegram.log"
     # The models folder holds only the benchmark's copy of the model, so `signpost telegram` loads exactly that.
     # The fake server has no flood limit, so no throttling ahead of Telegram's (SIGNPOST_TELEGRAM_RATE=0).
-    env = quiet_env(TELEGRAM_BOT_TOKEN=e2e.TOKEN, SIGNPOST_STATS_DB=str(tmp / "telegram-stats.db"),
-                    SIGNPOST_MODELS_DIR=str(model.parent), SIGNPOST_TELEGRAM_RATE="0")
+    env = quiet_env(
+        TELEGRAM_BOT_TOKEN=e2e.TOKEN,
+        SIGNPOST_STATS_DB=str(tmp / "telegram-stats.db"),
+        SIGNPOST_MODELS_DIR=str(model.parent),
+        SIGNPOST_TELEGRAM_RATE="0",
+    )
     out: Dict[str, Any] = {"runs": {}}
     async with e2e.TimedFake() as fake:
         started = now()
@@ -253,22 +278,38 @@ async def telegram_target(args: argparse.Namespace, tmp: Path, model: Path,
             extras = await e2e.learn_start_extras(fake, 1, greeting, args.turn_timeout) if greeting else []
 
             def play(base: int) -> Any:
-                async def conversation(number: int, turns: Sequence[Turn], rng: random.Random,
-                                       tally: e2e.Tally) -> None:
-                    await e2e.telegram_conversation(fake, base + number, turns, extras, args.think_range, rng, tally,
-                                                    args.turn_timeout)
+                async def conversation(
+                    number: int, turns: Sequence[Turn], rng: random.Random, tally: e2e.Tally
+                ) -> None:
+                    await e2e.telegram_conversation(
+                        fake, base + number, turns, extras, args.think_range, rng, tally, args.turn_timeout
+                    )
+
                 return conversation
 
-            await e2e.run_users(play(9_000_000), min(4, len(conversations)), 1, conversations, args.think_range,
-                                args.seed, args.run_timeout)  # warm-up, not counted
+            await e2e.run_users(
+                play(9_000_000),
+                min(4, len(conversations)),
+                1,
+                conversations,
+                args.think_range,
+                args.seed,
+                args.run_timeout,
+            )  # warm-up, not counted
             engines = children(process.pid)
             out["engine_process_rss_after_start_mb"] = sum(rss_mb(pid) for pid in engines)
 
             async def run(users: int, round_: int) -> e2e.Tally:
                 # Every run's chats are new to the bot: no conversation is continued from another run.
-                tally = await e2e.run_users(play(10_000_000 * (round_ + 1) + 10_000 * users), users,
-                                            args.conversations_per_user, conversations, args.think_range, args.seed,
-                                            args.run_timeout)
+                tally = await e2e.run_users(
+                    play(10_000_000 * (round_ + 1) + 10_000 * users),
+                    users,
+                    args.conversations_per_user,
+                    conversations,
+                    args.think_range,
+                    args.seed,
+                    args.run_timeout,
+                )
                 await e2e.count_extra(fake, tally, 60)
                 return tally
 
@@ -282,14 +323,28 @@ async def telegram_target(args: argparse.Namespace, tmp: Path, model: Path,
 
 
 @asynccontextmanager
-async def stock_target(args: argparse.Namespace, tmp: Path, model: Path,
-                       conversations: List[List[Turn]]) -> AsyncIterator[Target]:
+async def stock_target(
+    args: argparse.Namespace, tmp: Path, model: Path, conversations: List[List[Turn]]
+) -> AsyncIterator[Target]:
     """Stock `rasa run` on the same model file: only --endpoints added (for the {placeholder} responses)."""
     log = tmp / "rasa-run.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    command = [str(BIN / "rasa"), "run", "--enable-api", "--connector", "rest", "-m", str(model),
-               "--endpoints", str(ENDPOINTS), "-i", "127.0.0.1", "-p", str(port)]
+    command = [
+        str(BIN / "rasa"),
+        "run",
+        "--enable-api",
+        "--connector",
+        "rest",
+        "-m",
+        str(model),
+        "--endpoints",
+        str(ENDPOINTS),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     out: Dict[str, Any] = {"command": " ".join(["rasa"] + command[1:]).replace(str(ROOT) + "/", ""), "runs": {}}
     started = now()
     async with child(command, log, quiet_env()) as process:
@@ -298,19 +353,37 @@ async def stock_target(args: argparse.Namespace, tmp: Path, model: Path,
         out["rss_after_start_mb"] = rss_mb(process.pid)
         limit = max(args.user_counts) * 2 + 10
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as session:
+
             def play(prefix: str) -> Any:
-                async def conversation(number: int, turns: Sequence[Turn], rng: random.Random,
-                                       tally: e2e.Tally) -> None:
-                    await e2e.rest_conversation(session, url, f"{prefix}-{number}", turns, args.think_range, rng,
-                                                tally, args.turn_timeout)
+                async def conversation(
+                    number: int, turns: Sequence[Turn], rng: random.Random, tally: e2e.Tally
+                ) -> None:
+                    await e2e.rest_conversation(
+                        session, url, f"{prefix}-{number}", turns, args.think_range, rng, tally, args.turn_timeout
+                    )
+
                 return conversation
 
-            await e2e.run_users(play("warmup"), min(4, len(conversations)), 1, conversations, args.think_range,
-                                args.seed, args.run_timeout)
+            await e2e.run_users(
+                play("warmup"),
+                min(4, len(conversations)),
+                1,
+                conversations,
+                args.think_range,
+                args.seed,
+                args.run_timeout,
+            )
 
             async def run(users: int, round_: int) -> e2e.Tally:
-                tally = await e2e.run_users(play(f"run{users}-{round_}"), users, args.conversations_per_user,
-                                            conversations, args.think_range, args.seed, args.run_timeout)
+                tally = await e2e.run_users(
+                    play(f"run{users}-{round_}"),
+                    users,
+                    args.conversations_per_user,
+                    conversations,
+                    args.think_range,
+                    args.seed,
+                    args.run_timeout,
+                )
                 # Turns given up on at the time limit may still be queued in the server: let it finish them
                 # before the other system is measured.
                 await until_idle([process.pid])
@@ -353,8 +426,9 @@ async def measure_side_by_side(args: argparse.Namespace, targets: Dict[str, Targ
         for name, target in targets.items():
             summary = target.out["runs"][str(users)] = e2e.combined(tallies[name], users)
             seconds = summary["seconds"]
-            summary["cpu_cores"] = {group: round(used / seconds, 2) if seconds else 0.0
-                                    for group, used in cpu[name].items()}
+            summary["cpu_cores"] = {
+                group: round(used / seconds, 2) if seconds else 0.0 for group, used in cpu[name].items()
+            }
             target.after(summary)
 
 
@@ -394,10 +468,18 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
     if engine:
         add("cold start: process start to first answer", engine["cold_start_s"], "s", "cold_start_s")
         add("resident memory after load", engine["rss_after_load_mb"], "MB", "rss_after_load_mb")
-        add(f"resident memory after {engine['conversations_for_memory']:,} conversations",
-            engine["rss_after_conversations_mb"], "MB")
-        add(f"memory growth over the next {engine['memory_points'][-1]['conversations'] - engine['conversations_for_memory']:,}",
-            engine["rss_growth_after_bound_mb"], "MB", "rss_growth_after_bound_mb")
+        add(
+            f"resident memory after {engine['conversations_for_memory']:,} conversations",
+            engine["rss_after_conversations_mb"],
+            "MB",
+        )
+        add(
+            "memory growth over the next "
+            f"{engine['memory_points'][-1]['conversations'] - engine['conversations_for_memory']:,}",
+            engine["rss_growth_after_bound_mb"],
+            "MB",
+            "rss_growth_after_bound_mb",
+        )
         add("NLU only (engine.classify) p50", engine["classify"]["p50_ms"], "ms")
         add("NLU only (engine.classify) p95", engine["classify"]["p95_ms"], "ms")
         if "classify_long" in engine:
@@ -406,8 +488,12 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
         add("full turn (engine.reply) p50", engine["full_turn"]["p50_ms"], "ms", "full_turn_p50_ms")
         add("full turn (engine.reply) p95", engine["full_turn"]["p95_ms"], "ms")
         cache = engine["full_turn_prediction_cache"]
-        add("next-action predictions answered from the cache", cache["hit_rate"], "",
-            detail=f"{cache['hits']} of {cache['hits'] + cache['misses']}")
+        add(
+            "next-action predictions answered from the cache",
+            cache["hit_rate"],
+            "",
+            detail=f"{cache['hits']} of {cache['hits'] + cache['misses']}",
+        )
     telegram = results.get("telegram")
     stock = results.get("stock_rasa")
     if telegram:
@@ -420,39 +506,68 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
         st = stock["runs"].get(key) if stock else None
         if tg:
             at50 = users == 50
-            add(f"Telegram e2e, {users} people: turns/s", tg["turns_per_s"], "",
-                "e2e_turns_per_s_at_50" if at50 else None)
+            add(
+                f"Telegram e2e, {users} people: turns/s",
+                tg["turns_per_s"],
+                "",
+                "e2e_turns_per_s_at_50" if at50 else None,
+            )
             add(f"Telegram e2e, {users} people: p50", tg["latency"].get("p50_ms"), "ms")
-            add(f"Telegram e2e, {users} people: p95", tg["latency"].get("p95_ms"), "ms",
-                "e2e_p95_ms_at_50" if at50 else None)
-            add(f"Telegram e2e, {users} people: lost+out of order+mismatched+extra",
-                tg["lost"] + tg["out_of_order"] + tg["mismatched"] + tg["extra_messages"], "", "lost_or_out_of_order",
-                f"{tg['lost']}/{tg['out_of_order']}/{tg['mismatched']}/{tg['extra_messages']}")
+            add(
+                f"Telegram e2e, {users} people: p95",
+                tg["latency"].get("p95_ms"),
+                "ms",
+                "e2e_p95_ms_at_50" if at50 else None,
+            )
+            add(
+                f"Telegram e2e, {users} people: lost+out of order+mismatched+extra",
+                tg["lost"] + tg["out_of_order"] + tg["mismatched"] + tg["extra_messages"],
+                "",
+                "lost_or_out_of_order",
+                f"{tg['lost']}/{tg['out_of_order']}/{tg['mismatched']}/{tg['extra_messages']}",
+            )
             if "cpu_cores" in tg:
                 cores = tg["cpu_cores"]
-                add(f"Telegram e2e, {users} people: CPU cores, Telegram+engine+load generator",
-                    round(sum(cores.values()), 2), "",
-                    detail=f"{cores['telegram_process']}/{cores['engine_process']}/{cores['load_generator']}")
-                add(f"signpost telegram memory after {users} people, Telegram+engine process",
-                    round(tg["bot_rss_mb"] + tg["engine_process_rss_mb"], 1), "MB",
-                    detail=f"{tg['bot_rss_mb']}/{tg['engine_process_rss_mb']}")
+                add(
+                    f"Telegram e2e, {users} people: CPU cores, Telegram+engine+load generator",
+                    round(sum(cores.values()), 2),
+                    "",
+                    detail=f"{cores['telegram_process']}/{cores['engine_process']}/{cores['load_generator']}",
+                )
+                add(
+                    f"signpost telegram memory after {users} people, Telegram+engine process",
+                    round(tg["bot_rss_mb"] + tg["engine_process_rss_mb"], 1),
+                    "MB",
+                    detail=f"{tg['bot_rss_mb']}/{tg['engine_process_rss_mb']}",
+                )
         if st:
             add(f"stock rasa run REST, {users} people: turns/s", st["turns_per_s"])
             add(f"stock rasa run REST, {users} people: p50", st["latency"].get("p50_ms"), "ms")
             add(f"stock rasa run REST, {users} people: p95", st["latency"].get("p95_ms"), "ms")
-            add(f"stock rasa run REST, {users} people: lost+out of order+mismatched",
-                st["lost"] + st["out_of_order"] + st["mismatched"], "",
-                detail=f"{st['lost']}/{st['out_of_order']}/{st['mismatched']}")
+            add(
+                f"stock rasa run REST, {users} people: lost+out of order+mismatched",
+                st["lost"] + st["out_of_order"] + st["mismatched"],
+                "",
+                detail=f"{st['lost']}/{st['out_of_order']}/{st['mismatched']}",
+            )
             if "cpu_cores" in st:
                 cores = st["cpu_cores"]
-                add(f"stock rasa run REST, {users} people: CPU cores, rasa run+load generator",
-                    round(sum(cores.values()), 2), "", detail=f"{cores['rasa_run']}/{cores['load_generator']}")
+                add(
+                    f"stock rasa run REST, {users} people: CPU cores, rasa run+load generator",
+                    round(sum(cores.values()), 2),
+                    "",
+                    detail=f"{cores['rasa_run']}/{cores['load_generator']}",
+                )
         if tg and st and st["turns_per_s"]:
             # Only the largest run is past both systems' capacity; below it both just keep up with the people.
             rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(tg.get("rounds", []), st.get("rounds", [])) if b)
-            add(f"ratio Signpost/stock turns/s, {users} people", round(tg["turns_per_s"] / st["turns_per_s"], 2), "x",
+            add(
+                f"ratio Signpost/stock turns/s, {users} people",
+                round(tg["turns_per_s"] / st["turns_per_s"], 2),
+                "x",
                 "ratio_to_stock_rasa" if users == max(user_counts) else None,
-                f"rounds: {rounds}" if len(tg.get("rounds", [])) > 1 else "")
+                f"rounds: {rounds}" if len(tg.get("rounds", [])) > 1 else "",
+            )
     return rows
 
 
@@ -471,11 +586,15 @@ def format_table(rows: Sequence[Dict[str, Any]]) -> str:
     width = max(len(r["figure"]) for r in rows)
     vwidth = max(len(value(r)) for r in rows)
     twidth = max(len(r.get("target", "")) for r in rows)
-    lines = [f"{'figure'.ljust(width)}  {'value'.rjust(vwidth)}  {'target'.ljust(twidth)}  ",
-             "-" * (width + vwidth + twidth + 12)]
+    lines = [
+        f"{'figure'.ljust(width)}  {'value'.rjust(vwidth)}  {'target'.ljust(twidth)}  ",
+        "-" * (width + vwidth + twidth + 12),
+    ]
     for row in rows:
-        lines.append(f"{row['figure'].ljust(width)}  {value(row).rjust(vwidth)}  "
-                     f"{row.get('target', '').ljust(twidth)}  {met(row)}".rstrip())
+        lines.append(
+            f"{row['figure'].ljust(width)}  {value(row).rjust(vwidth)}  "
+            f"{row.get('target', '').ljust(twidth)}  {met(row)}".rstrip()
+        )
     return "\n".join(lines)
 
 
@@ -488,21 +607,32 @@ def machine() -> Dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 async def bench(args: argparse.Namespace) -> Dict[str, Any]:
-    from bot.training import latest_model
+    from bot.model_files import latest_model
 
     source = latest_model()
     results: Dict[str, Any] = {
         "machine": machine(),
         "model": source.name,
-        "settings": {"users": args.user_counts, "conversations_per_user": args.conversations_per_user,
-                     "think_s": list(args.think_range), "classify_messages": args.classify_messages,
-                     "memory_conversations": args.memory_conversations, "memory_extra": args.memory_extra,
-                     "seed": args.seed, "rounds": args.rounds, "quick": args.quick},
+        "settings": {
+            "users": args.user_counts,
+            "conversations_per_user": args.conversations_per_user,
+            "think_s": list(args.think_range),
+            "classify_messages": args.classify_messages,
+            "memory_conversations": args.memory_conversations,
+            "memory_extra": args.memory_extra,
+            "seed": args.seed,
+            "rounds": args.rounds,
+            "quick": args.quick,
+        },
     }
     with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
         tmp = Path(folder)
@@ -516,18 +646,19 @@ async def bench(args: argparse.Namespace) -> Dict[str, Any]:
                 results["training"] = await measure_training(tmp)
             print("engine in-process: cold start, latency, memory...", file=sys.stderr)
             results["engine"], conversations = await measure_engine(args, tmp, model)
-            results["conversations"] = {"resolved": len(conversations),
-                                        "turns": sum(len(c) for c in conversations)}
+            results["conversations"] = {"resolved": len(conversations), "turns": sum(len(c) for c in conversations)}
             async with AsyncExitStack() as stack:
                 targets: Dict[str, Target] = {}
                 if not args.skip_telegram:
                     print("starting signpost telegram with the fake Telegram server...", file=sys.stderr)
                     targets["telegram"] = await stack.enter_async_context(
-                        telegram_target(args, tmp, model, conversations))
+                        telegram_target(args, tmp, model, conversations)
+                    )
                 if not args.skip_stock:
                     print("starting stock rasa run...", file=sys.stderr)
                     targets["stock_rasa"] = await stack.enter_async_context(
-                        stock_target(args, tmp, model, conversations))
+                        stock_target(args, tmp, model, conversations)
+                    )
                 print(f"end to end, {args.rounds} alternating rounds each...", file=sys.stderr)
                 await measure_side_by_side(args, targets)
                 for name, target in targets.items():

@@ -23,9 +23,12 @@ def _use_model(ctx: click.Context, param: click.Parameter, value: str) -> None:
 def model_option(command):
     """--model PATH: the trained model to run (a .tar.gz, or a folder: its newest model)."""
     return click.option(
-        "--model", type=click.Path(exists=True), expose_value=False, callback=_use_model,
+        "--model",
+        type=click.Path(exists=True),
+        expose_value=False,
+        callback=_use_model,
         help="The trained model (a .tar.gz file, or a folder holding models). Default: SIGNPOST_MODEL, else models/ "
-             "in a checkout, else ~/.local/share/signpost/models.",
+        "in a checkout, else ~/.local/share/signpost/models.",
     )(command)
 
 
@@ -50,7 +53,7 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for the current data exists.")
 def train(force: bool) -> None:
     """Train the Rasa model if the training data or config changed."""
-    from bot.training import train as train_model
+    from bot.tools.training import train as train_model
 
     try:
         click.echo(f"model: {train_model(force=force)}")
@@ -62,7 +65,7 @@ def train(force: bool) -> None:
 @model_option
 def chat() -> None:
     """Talk to Signpost in the terminal (reads lines until the end of input when piped)."""
-    from bot.chat import run_chat
+    from bot.channels.terminal import run_chat
     from bot.stats import Stats, StatsLocationError
 
     try:
@@ -80,7 +83,7 @@ def chat() -> None:
 @model_option
 def classify() -> None:
     """Read {"text": ...} JSON lines on stdin; write one JSON line per message (NLU only)."""
-    from bot.classify import classify_lines
+    from bot.tools.classify import classify_lines
 
     engine = load_engine()
 
@@ -101,7 +104,7 @@ def eval_command(files, as_json: bool) -> None:
     Several files are compared side by side first (for example the real set beside the written ones)."""
     from pathlib import Path
 
-    from bot import evaluate
+    from bot.tools import evaluate
 
     sets = {}
     for file in files:
@@ -137,19 +140,29 @@ def _open_stats():
 
 
 @main.group(invoke_without_command=True)
-@click.option("--measure", type=click.Choice(["concerns", "platforms", "outcomes", "failures", "failures_by_concern",
-                                              "failures_by_turn"]),
-              default="concerns", show_default=True,
-              help="Which table: failures shows where answers failed (by concern; failures_by_turn by turn).")
-@click.option("--period", type=click.Choice(["week", "month", "quarter", "launch"]), default="week",
-              show_default=True, help="Rows per week, month or quarter (of ISO weeks), or since launch.")
+@click.option(
+    "--measure",
+    type=click.Choice(["concerns", "platforms", "outcomes", "failures", "failures_by_concern", "failures_by_turn"]),
+    default="concerns",
+    show_default=True,
+    help="Which table: failures shows where answers failed (by concern; failures_by_turn by turn).",
+)
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month", "quarter", "launch"]),
+    default="week",
+    show_default=True,
+    help="Rows per week, month or quarter (of ISO weeks), or since launch.",
+)
 @click.option("--chart", "chart", type=click.Path(dir_okay=False), help="Also draw the trend to this PNG.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="Also write the table to this CSV file.")
-@click.option("--include-current-week", is_flag=True,
-              help="Weekly table only: add the running week (weaker: repeated runs can be compared day by day).")
+@click.option(
+    "--include-current-week",
+    is_flag=True,
+    help="Weekly table only: add the running week (weaker: repeated runs can be compared day by day).",
+)
 @click.pass_context
-def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: str,
-          include_current_week: bool) -> None:
+def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: str, include_current_week: bool) -> None:
     """Counts for moderators per period, with small-number protection (see docs/privacy.md)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -184,10 +197,18 @@ def stats_export(file: str) -> None:
 
 
 @main.command()
-@click.option("--db", "db_file", type=click.Path(exists=True, dir_okay=False),
-              help="An export from `signpost stats export` (default: export the current statistics now).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Anything but 127.0.0.1 needs SIGNPOST_DASHBOARD_PASSWORD_HASH (docs/dashboard.md).")
+@click.option(
+    "--db",
+    "db_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An export from `signpost stats export` (default: export the current statistics now).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Anything but 127.0.0.1 needs SIGNPOST_DASHBOARD_PASSWORD_HASH (docs/dashboard.md).",
+)
 @click.option("--port", default=8001, show_default=True, type=int)
 def dashboard(db_file: str, host: str, port: int) -> None:
     """Serve the released statistics read-only with Datasette: a dashboard page, no SQL of one's own."""

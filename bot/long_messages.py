@@ -26,7 +26,7 @@ crisis answer to an ordinary message is a false alarm, and never counts when the
 whole message (an idiom or a negation explained every crisis word in it).
 
 When two different concerns are found, the second most serious is returned as ``also``: the bot answers the first
-and offers the second as a button (bot/engine.py).
+and offers the second as a button (bot/engine/engine.py).
 
 Who reads what: the whole message goes through the full NLU graph, safety net included. The safety net's patterns
 match anywhere in the text, so it reads every sentence of it, and its crisis (from any sentence) is the whole

@@ -6,8 +6,8 @@
 - `Pseudonymiser` turns a channel's id (a Telegram chat id) into a conversation id with a keyed HMAC. The key is random,
   lives in memory only and is replaced every UTC day, so a conversation id can't be linked back to a chat, or to the
   same chat on another day.
-- `bot.tracker_store.RedactingTrackerStore` is the Rasa tracker store: it keeps intents, the app name from the closed
-  list, slots and actions, never text, in memory only, for a bounded number of conversations and at most 30 idle
+- `bot.rasa_ext.tracker_store.RedactingTrackerStore` is the Rasa tracker store: it keeps intents, the app name from the
+  closed list, slots and actions, never text, in memory only, for a bounded number of conversations and at most 30 idle
   minutes.
 
 This module imports nothing of Rasa, so the Telegram process can use it without loading Rasa.
@@ -17,10 +17,10 @@ docs/privacy.md lists exactly what is kept, where and for how long.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import hmac
 import logging
-import ctypes
 import os
 import re
 import resource
@@ -51,6 +51,7 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 # own format string: no arguments, no exception message, no second line (see `_content_free_record`).
 LIBRARY_LOGGERS = ("telegram", "httpx", "httpcore", "apscheduler", "aiohttp", "aiolimiter", "asyncio", "tornado")
 _PLACEHOLDER = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa]")
+
 
 class ContentFreeFormatter(logging.Formatter):
     """Plain log lines; an exception shows only its type and where it was raised, never its message or locals."""

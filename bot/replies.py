@@ -1,12 +1,12 @@
 """What the engine answers: plain data, without Rasa, so front ends in other processes can use it.
 
-A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine_process.py) as a dict.
+A `Reply` crosses the pipe between the Telegram process and the engine process (bot/engine/protocol.py) as a dict.
 """
 
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from bot import services
+from bot import service_numbers
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Reply:
 
 def failure_reply() -> Reply:
     """What a young person sees if something inside the bot fails: Childline, never an error."""
-    values = services.placeholders()
+    values = service_numbers.placeholders()
     text = (
         "Sorry, something went wrong on my side. "
         f"You can talk to Childline any time: call {values['childline_phone']} or chat at {values['childline_web']}. "

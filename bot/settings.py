@@ -38,8 +38,9 @@ def user_data_dir() -> Path:
     return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share") / "signpost"
 
 
-MODELS_DIR = Path(os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else
-                                                             user_data_dir() / "models"))
+MODELS_DIR = Path(
+    os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else user_data_dir() / "models")
+)
 
 # Rasa's own telemetry and error reporting stay off: nothing about a conversation leaves the machine.
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -89,6 +90,12 @@ def telegram_rate() -> float:
     """Bot API requests a second, throttled ahead of Telegram's limit (`SIGNPOST_TELEGRAM_RATE`, default 30;
     0 for no throttling, e.g. against a test server)."""
     return _number("SIGNPOST_TELEGRAM_RATE", 30.0)
+
+
+def speedups() -> bool:
+    """Whether the engine uses its speed-ups of Rasa's internals (bot/rasa_ext/speedups/README.md):
+    `SIGNPOST_SPEEDUPS=0` gives stock Rasa's behaviour, with the same answers, only slower. Default on."""
+    return os.environ.get("SIGNPOST_SPEEDUPS", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 # Environment variables only the Telegram process may see: the engine process is started without them.

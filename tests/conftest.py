@@ -2,22 +2,32 @@
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
 from bot.privacy import configure_logging
 from bot.settings import HELDOUT_FILE
 
+UNIT = Path(__file__).resolve().parent / "unit"
+
 configure_logging()
 
-# Rasa and TensorFlow are imported here, before the tests run: their import-time deprecation warnings stay out of
-# the test report.
-from bot.engine import Engine  # noqa: E402
+# Rasa and TensorFlow are imported only when a test needs them (tests/unit/ never does; tests/unit/conftest.py checks).
+
+
+def pytest_collection_finish(session):
+    """Rasa and TensorFlow imported before the tests run, when any test outside tests/unit/ is collected: their
+    import-time deprecation warnings stay out of the test report, and no test's timing pays for the import."""
+    if any(UNIT not in Path(str(item.fspath)).parents for item in session.items):
+        import bot.engine  # noqa: F401
 
 
 @pytest.fixture(scope="session")
 def engine():
     """The real engine on the trained model (`make test` trains it first)."""
+    from bot.engine import Engine
+
     return Engine.load()
 
 

@@ -33,25 +33,51 @@ BOT_USER = {
 MAX_DELETE = 100
 
 # Parameters python-telegram-bot sends JSON-encoded (strings are sent as they are).
-JSON_PARAMETERS = frozenset({
-    "chat_id", "message_id", "message_ids", "reply_markup", "protect_content", "commands", "offset", "timeout",
-    "limit", "allowed_updates", "drop_pending_updates", "show_alert", "link_preview_options", "max_connections",
-    "cache_time",
-})
+JSON_PARAMETERS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "message_ids",
+        "reply_markup",
+        "protect_content",
+        "commands",
+        "offset",
+        "timeout",
+        "limit",
+        "allowed_updates",
+        "drop_pending_updates",
+        "show_alert",
+        "link_preview_options",
+        "max_connections",
+        "cache_time",
+    }
+)
 
 # What a young person's media message carries, by kind (file ids are made up; nothing is ever downloadable).
 MEDIA = {
     "photo": lambda n: [{"file_id": f"photo-{n}", "file_unique_id": f"p{n}", "width": 90, "height": 90}],
-    "video": lambda n: {"file_id": f"video-{n}", "file_unique_id": f"v{n}", "width": 90, "height": 90,
-                        "duration": 3},
+    "video": lambda n: {"file_id": f"video-{n}", "file_unique_id": f"v{n}", "width": 90, "height": 90, "duration": 3},
     "video_note": lambda n: {"file_id": f"note-{n}", "file_unique_id": f"n{n}", "length": 90, "duration": 3},
-    "animation": lambda n: {"file_id": f"anim-{n}", "file_unique_id": f"a{n}", "width": 90, "height": 90,
-                            "duration": 3},
+    "animation": lambda n: {
+        "file_id": f"anim-{n}",
+        "file_unique_id": f"a{n}",
+        "width": 90,
+        "height": 90,
+        "duration": 3,
+    },
     "document": lambda n: {"file_id": f"doc-{n}", "file_unique_id": f"d{n}", "file_name": "file.pdf"},
     "voice": lambda n: {"file_id": f"voice-{n}", "file_unique_id": f"o{n}", "duration": 2},
     "audio": lambda n: {"file_id": f"audio-{n}", "file_unique_id": f"u{n}", "duration": 2},
-    "sticker": lambda n: {"file_id": f"sticker-{n}", "file_unique_id": f"s{n}", "type": "regular", "width": 512,
-                          "height": 512, "is_animated": False, "is_video": False, "emoji": "\U0001F622"},
+    "sticker": lambda n: {
+        "file_id": f"sticker-{n}",
+        "file_unique_id": f"s{n}",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "\U0001f622",
+    },
     "location": lambda n: {"latitude": 51.5, "longitude": -0.12},
     "contact": lambda n: {"phone_number": "+440000000000", "first_name": "Someone"},
 }
@@ -181,6 +207,7 @@ class FakeTelegram:
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Wait until `condition()` is truthy (checked after every request); returns its value."""
+
         async def wait() -> Any:
             async with self._changed:
                 while True:
@@ -193,6 +220,7 @@ class FakeTelegram:
 
     async def wait_for_replies(self, chat_id: int, after: int, count: int = 1, timeout: float = 30.0) -> List[Message]:
         """Wait until the bot has sent at least `count` messages to the chat after message id `after`."""
+
         def replies() -> List[Message]:
             sent = [m for m in self.bot_messages(chat_id) if m.message_id > after]
             return sent if len(sent) >= count else []
@@ -201,6 +229,7 @@ class FakeTelegram:
 
     async def settle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         """Wait until the bot has made no request for `quiet` seconds."""
+
         async def wait() -> None:
             while True:
                 before = len(self.calls)
@@ -304,13 +333,17 @@ class FakeTelegram:
         """The young person presses an inline button of a bot message; returns the callback query id."""
         query_id = f"cq{next(self._callback_ids)}"
         message = self.chat(user_id).messages[message_id]
-        await self._push({"callback_query": {
-            "id": query_id,
-            "from": self._user(user_id),
-            "chat_instance": f"ci{user_id}",
-            "data": data,
-            "message": self._message_dict(user_id, message),
-        }})
+        await self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user(user_id),
+                    "chat_instance": f"ci{user_id}",
+                    "data": data,
+                    "message": self._message_dict(user_id, message),
+                }
+            }
+        )
         return query_id
 
     # ---------------------------------------------------------------- the Bot API
@@ -399,8 +432,11 @@ class FakeTelegram:
         return True
 
     async def api_getWebhookInfo(self, params: Dict[str, Any]) -> Dict[str, Any]:
-        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     async def api_setMyCommands(self, params: Dict[str, Any]) -> bool:
         return True
@@ -416,8 +452,9 @@ class FakeTelegram:
         for data in Message(0, True, 0, reply_markup=markup).keyboard_data():
             if data is not None and len(data.encode()) > 64:
                 raise ApiError("Bad Request: BUTTON_DATA_INVALID")
-        message = self.chat(chat_id).add(True, text=text, reply_markup=markup,
-                                         protect_content=bool(params.get("protect_content")))
+        message = self.chat(chat_id).add(
+            True, text=text, reply_markup=markup, protect_content=bool(params.get("protect_content"))
+        )
         return self._message_dict(chat_id, message)
 
     async def api_editMessageReplyMarkup(self, params: Dict[str, Any]) -> Dict[str, Any]:

@@ -43,12 +43,19 @@ class Installed:
 
 def _source_files() -> list:
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                                capture_output=True, check=True).stdout.split(b"\0")
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout.split(b"\0")
         return [Path(name.decode()) for name in listed if name]
     except (OSError, subprocess.CalledProcessError):  # not a git checkout: everything but the usual clutter
-        return [p.relative_to(ROOT) for p in ROOT.rglob("*")
-                if p.is_file() and not SKIP_DIRS & set(p.relative_to(ROOT).parts)]
+        return [
+            p.relative_to(ROOT)
+            for p in ROOT.rglob("*")
+            if p.is_file() and not SKIP_DIRS & set(p.relative_to(ROOT).parts)
+        ]
 
 
 def build_and_install(where: Path) -> Installed:
@@ -58,19 +65,55 @@ def build_and_install(where: Path) -> Installed:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     dist = where / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--disable-pip-version-check", "-q", "-w", str(dist), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = dist.glob("signpost-*.whl")
     shutil.rmtree(source)  # nothing of the checkout is left beside the install
 
     venv = where / "venv"
     base = getattr(sys, "_base_executable", None) or sys.executable
     subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index",
-                    "--disable-pip-version-check", "-q", str(wheel)], check=True, capture_output=True, timeout=300)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                "['purelib'])"], check=True, capture_output=True, text=True).stdout.strip())
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    site = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (site / "zz_signpost_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     home = where / "home"
     home.mkdir()
@@ -78,5 +121,12 @@ def build_and_install(where: Path) -> Installed:
 
 
 def run(installed: Installed, args, cwd: Path, stdin: str = "", timeout: float = 300, **env: str):
-    return subprocess.run([str(installed.bin / "signpost"), *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, env=installed.env(**env), timeout=timeout)
+    return subprocess.run(
+        [str(installed.bin / "signpost"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=installed.env(**env),
+        timeout=timeout,
+    )

@@ -9,14 +9,20 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bot.settings import ROOT
 
 
+@pytest.mark.slow  # the stock-Rasa comparison: `rasa run` and `signpost telegram` started and loaded
 def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
     output = tmp_path / "results.json"
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--skip-training", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(output.read_text())

@@ -44,18 +44,18 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
+from fake_telegram import FakeTelegram
+from helpers import InProcessEngine, strings_in
 from spacy.strings import StringStore
+from test_telegram import TOKEN, start_bot
 
-from bot import tracker_store
 from bot.channels import telegram as tg
 from bot.engine import Engine
 from bot.privacy import LOG_FORMAT, ContentFreeFormatter, Pseudonymiser, configure_logging
+from bot.rasa_ext import tracker_store
 from bot.safety import _blank_nlp
 from bot.settings import ROOT
 from bot.stats import MEASURES, Stats
-from fake_telegram import FakeTelegram
-from helpers import InProcessEngine, strings_in
-from test_telegram import TOKEN, start_bot
 
 SIGNPOST = str(Path(sys.executable).with_name("signpost"))
 ALICE, BOB = 1001, 2002
@@ -76,7 +76,7 @@ class Canaries:
 
     def __call__(self, label):
         word = f"canary-{uuid.uuid4().hex}"
-        self.typed_in[word[len("canary-"):][:NEEDLE]] = label
+        self.typed_in[word[len("canary-") :][:NEEDLE]] = label
         return word
 
     def labels_in(self, text):
@@ -84,8 +84,11 @@ class Canaries:
         if len(text) < NEEDLE:
             return []
         if isinstance(text, (bytes, bytearray)):
-            return [label for needle, label in self.typed_in.items()
-                    if needle.encode() in text or needle.upper().encode() in text]
+            return [
+                label
+                for needle, label in self.typed_in.items()
+                if needle.encode() in text or needle.upper().encode() in text
+            ]
         return [label for needle, label in self.typed_in.items() if needle in text or needle.upper() in text]
 
 
@@ -240,8 +243,10 @@ class Search:
             if type(ref) in _CONTAINERS and not gc.is_tracked(ref) and id(ref) not in skip:
                 texts.extend(_texts_in_untracked(ref))
         del refs
-        if not (self.canaries.labels_in("\0".join(t for t in texts if type(t) is str))
-                or self.canaries.labels_in(b"\0".join(bytes(t) for t in texts if type(t) is not str))):
+        if not (
+            self.canaries.labels_in("\0".join(t for t in texts if type(t) is str))
+            or self.canaries.labels_in(b"\0".join(bytes(t) for t in texts if type(t) is not str))
+        ):
             return
         del texts
         # Found: now say which objects hold it.
@@ -400,10 +405,14 @@ async def run_engine_conversations(engine, stats, canaries):
     leaving, staying = uuid.uuid4().hex, uuid.uuid4().hex
     replies = await talk(counted, leaving, engine_script(canaries))
     await counted.forget(leaving)  # the quick exit
-    replies += await talk(counted, staying, [
-        f"someone on tiktok called {canaries('an open conversation')} keeps sending me nudes",
-        f"its on discord now {canaries('an open conversation, app name')}",
-    ])
+    replies += await talk(
+        counted,
+        staying,
+        [
+            f"someone on tiktok called {canaries('an open conversation')} keeps sending me nudes",
+            f"its on discord now {canaries('an open conversation, app name')}",
+        ],
+    )
     return replies, staying
 
 
@@ -437,18 +446,20 @@ async def test_negative_control_the_engine_search_finds_every_kind_of_leak(
 ):
     """The same search, with text deliberately logged, printed, warned, written to files and the database, kept by
     the tracker store, by a cache and by spaCy: each place must be reported."""
-    control_files = [Path(tempfile.gettempdir()) / f"signpost-canary-control-{uuid.uuid4().hex}.txt",
-                     ROOT / ".pytest_cache" / f"canary-control-{uuid.uuid4().hex}.txt"]
+    control_files = [
+        Path(tempfile.gettempdir()) / f"signpost-canary-control-{uuid.uuid4().hex}.txt",
+        ROOT / ".pytest_cache" / f"canary-control-{uuid.uuid4().hex}.txt",
+    ]
     reply = Engine.reply
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def remembered(text):
         return len(text)
 
     async def leaky_reply(self, conversation_id, text):
         logging.getLogger("bot.engine").debug("read: %s", text)
         print(text, file=sys.stderr)
-        warnings.warn(f"about {text}")
+        warnings.warn(f"about {text}")  # noqa: B028 (where it points is not the point)
         for path in control_files:
             path.parent.mkdir(exist_ok=True)
             with open(path, "a", encoding="utf-8") as f:
@@ -471,8 +482,16 @@ async def test_negative_control_the_engine_search_finds_every_kind_of_leak(
         for path in control_files:
             path.unlink(missing_ok=True)
     assert {
-        "tracker store", "rasa agent", "spacy vocabulary", "python heap", "log", "stderr", "warning",
-        "stats database", "temp file", "project file",
+        "tracker store",
+        "rasa agent",
+        "spacy vocabulary",
+        "python heap",
+        "log",
+        "stderr",
+        "warning",
+        "stats database",
+        "temp file",
+        "project file",
     } <= search.places(), search.report()
     heap = [where for where, _ in search.leaks if where.startswith("python heap")]
     assert any("lru_cache" in where for where in heap), heap  # a cache no store check would look at
@@ -489,8 +508,15 @@ def run_chat(tmp_path, lines, code=None):
         folder.mkdir()
     env = dict(os.environ, SIGNPOST_STATS_DB=str(folders.data / "stats.db"), TMPDIR=str(folders.tmp))
     command = [SIGNPOST, "chat"] if code is None else [sys.executable, "-c", code]
-    result = subprocess.run(command, input="".join(f"{line}\n" for line in lines), capture_output=True, text=True,
-                            cwd=folders.cwd, env=env, timeout=300)
+    result = subprocess.run(
+        command,
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        cwd=folders.cwd,
+        env=env,
+        timeout=300,
+    )
     return result, folders
 
 
@@ -587,8 +613,13 @@ def test_negative_control_the_terminal_chat_search_finds_a_leaking_process(canar
     search.database(folders.data / "stats.db")
     search.everywhere_on_disk(tmp_path)
     wheres = {where for where, _ in search.leaks}
-    assert {"stdout", "stderr", "stats database: table leaked", f"temp file: {folders.cwd / 'leak.txt'}",
-            f"temp file: {folders.tmp / 'leak.txt'}"} <= wheres, search.report()
+    assert {
+        "stdout",
+        "stderr",
+        "stats database: table leaked",
+        f"temp file: {folders.cwd / 'leak.txt'}",
+        f"temp file: {folders.tmp / 'leak.txt'}",
+    } <= wheres, search.report()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -599,9 +630,14 @@ def test_negative_control_the_terminal_chat_search_finds_a_leaking_process(canar
 async def fake(canaries):
     """The fake server; its young people have canary names (first name, last name, username)."""
     async with FakeTelegram(TOKEN) as server:
-        names = {user: {"first_name": canaries(f"user {user}'s first name"),
-                        "last_name": canaries(f"user {user}'s last name"),
-                        "username": canaries(f"user {user}'s username")} for user in (ALICE, BOB)}
+        names = {
+            user: {
+                "first_name": canaries(f"user {user}'s first name"),
+                "last_name": canaries(f"user {user}'s last name"),
+                "username": canaries(f"user {user}'s username"),
+            }
+            for user in (ALICE, BOB)
+        }
         server.names = names
         server._user = lambda user_id: {"id": user_id, "is_bot": False, "language_code": "en", **names[user_id]}
         yield server
@@ -655,8 +691,9 @@ async def run_telegram_conversations(fake, c):
     await fake.wait_for_replies(ALICE, before)
     await fake.settle(0.3)
     forged = await fake.press(ALICE, menu.message_id, c("forged button data"))
-    await fake.wait_for(lambda: forged in [call.params["callback_query_id"]
-                                           for call in fake.calls_to("answerCallbackQuery")])
+    await fake.wait_for(
+        lambda: forged in [call.params["callback_query_id"] for call in fake.calls_to("answerCallbackQuery")]
+    )
     await say(fake, ALICE, f"{c('sextortion')} says he will post my pics unless i pay him")
     await say(fake, ALICE, f"i want to kill myself {c('crisis: self-harm')}")
     await say(fake, ALICE, f"its on tiktok, his name is {c('app name')}")
@@ -739,5 +776,11 @@ async def test_negative_control_the_telegram_search_finds_text_kept_by_the_front
     await say(fake, ALICE, f"someone on snap called {canaries('control')} wants nudes")
     telegram_memory(search, telegram)
     search.logs(logs.records)
-    assert {"telegram bot_data", "telegram chat_data", "telegram user_data", "telegram application", "front end",
-            "log"} <= search.places(), search.report()
+    assert {
+        "telegram bot_data",
+        "telegram chat_data",
+        "telegram user_data",
+        "telegram application",
+        "front end",
+        "log",
+    } <= search.places(), search.report()

@@ -36,8 +36,13 @@ def test_classify_writes_one_json_line_per_input_in_order():
 def test_chat_holds_a_scripted_conversation_with_numbered_choices(tmp_path):
     stdin = "hi\nsomeone keeps asking me for nudes\n1\nquit\n"
     result = subprocess.run(
-        [SIGNPOST, "chat"], input=stdin, capture_output=True, text=True, timeout=300,
-        env={"SIGNPOST_STATS_DB": str(tmp_path / "stats.db"), "PATH": "/usr/bin:/bin", **PYTHONPATH}, cwd=tmp_path,
+        [SIGNPOST, "chat"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"SIGNPOST_STATS_DB": str(tmp_path / "stats.db"), "PATH": "/usr/bin:/bin", **PYTHONPATH},
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -47,7 +52,11 @@ def test_chat_holds_a_scripted_conversation_with_numbered_choices(tmp_path):
     assert "0800 1111" in out
     # Piped in, each typed line is echoed, so the output reads as a transcript.
     assert [line for line in out.splitlines() if line.startswith("you: ")] == [
-        "you: hi", "you: someone keeps asking me for nudes", "you: 1", "you: quit"]
+        "you: hi",
+        "you: someone keeps asking me for nudes",
+        "you: 1",
+        "you: quit",
+    ]
     assert "someone keeps asking me for nudes" not in result.stderr
 
 
@@ -57,7 +66,7 @@ def test_version():
 
 
 def test_a_model_given_with_model_is_used_and_a_missing_one_is_one_clear_line(tmp_path):
-    from bot.training import latest_model
+    from bot.model_files import latest_model
 
     model = str(latest_model())
     stdin = '{"text": "hiya"}\n'

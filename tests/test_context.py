@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from bot.concerns import PLATFORMS
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 
 VALUES = placeholders()
 EMERGENCY, CHILDLINE = VALUES["emergency_phone"], VALUES["childline_phone"]
@@ -40,12 +40,16 @@ def keeps_crisis_numbers(reply):
 
 # --- A crisis stays on ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("turns", [
-    ("i swallowed a load of my mums tablets", "prob like 25", "co-codamol i think", "it was maybe 40 mins ago"),
-    ("i want to end it all tonight", "its honestly not a big deal", "i dont wanna phone anybody", "so what now"),
-    ("theres a man outside my house and hes banging on the door", "what do i do", "hello??", "ok"),
-    ("my mate just told me she took a whole packet of pills", "she says shes fine", "thank you", "asdkjh"),
-])
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ("i swallowed a load of my mums tablets", "prob like 25", "co-codamol i think", "it was maybe 40 mins ago"),
+        ("i want to end it all tonight", "its honestly not a big deal", "i dont wanna phone anybody", "so what now"),
+        ("theres a man outside my house and hes banging on the door", "what do i do", "hello??", "ok"),
+        ("my mate just told me she took a whole packet of pills", "she says shes fine", "thank you", "asdkjh"),
+    ],
+)
 async def test_a_crisis_then_three_follow_ups_each_keep_999_and_childline(engine, turns):
     first, *follow_ups = await talk(engine, *turns)
     assert first.concern in ("self_harm", "immediate_danger") and keeps_crisis_numbers(first)
@@ -64,19 +68,26 @@ async def test_in_a_crisis_not_wanting_to_call_gets_text_and_chat_and_still_999(
 
 
 async def test_saying_they_are_safe_ends_the_crisis(engine):
-    replies = await talk(engine, "someone is following me home and im scared", "im home now my dad is with me",
-                         "how do i block someone")
+    replies = await talk(
+        engine, "someone is following me home and im scared", "im home now my dad is with me", "how do i block someone"
+    )
     assert keeps_crisis_numbers(replies[1]) and "glad" in text_of(replies[1])
     assert "still here. If you are in danger" not in text_of(replies[2])
 
 
 async def test_moving_on_to_other_concerns_for_several_turns_ends_the_crisis(engine):
-    turns = ["i want to kill myself", "/sextortion", "/asked_for_nudes", "/image_shared", "/received_nude",
-             "/unknown_contact"]
+    turns = [
+        "i want to kill myself",
+        "/sextortion",
+        "/asked_for_nudes",
+        "/image_shared",
+        "/received_nude",
+        "/unknown_contact",
+    ]
     replies = await talk(engine, *turns)
     reminded = [EMERGENCY in text_of(r) and "still here" in text_of(r) for r in replies[1:]]
-    assert reminded[:engine.crisis_turns - 1] == [True] * (engine.crisis_turns - 1)
-    assert not any(reminded[engine.crisis_turns - 1:]), reminded
+    assert reminded[: engine.crisis_turns - 1] == [True] * (engine.crisis_turns - 1)
+    assert not any(reminded[engine.crisis_turns - 1 :]), reminded
 
 
 async def test_the_reminder_replaces_the_closing_bubble_so_a_turn_stays_at_three(engine):
@@ -87,8 +98,14 @@ async def test_the_reminder_replaces_the_closing_bubble_so_a_turn_stays_at_three
 
 # --- Meeting in person ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("first", ["a guy from fortnite says hes picking me up from the park in 15 mins",
-                                   "this older boy i talk to online wants me to come meet him at the station"])
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "a guy from fortnite says hes picking me up from the park in 15 mins",
+        "this older boy i talk to online wants me to come meet him at the station",
+    ],
+)
 @pytest.mark.parametrize("follow_up", ["should i go", "is it ok if i go", "should i go outside to him"])
 async def test_meeting_then_should_i_go_is_answered_dont_go(engine, first, follow_up):
     _, reply = await talk(engine, first, follow_up)
@@ -103,9 +120,16 @@ async def test_meeting_then_hes_here_gets_999_first(engine):
 
 # --- Context for follow-ups -----------------------------------------------------------------------------------
 
+
 async def test_blackmail_follow_ups_never_reset_the_conversation(engine):
-    replies = await talk(engine, "some guy says hell send my pics to my school unless i pay him",
-                         "i already told him", "thanks", "hey", "what do i do now")
+    replies = await talk(
+        engine,
+        "some guy says hell send my pics to my school unless i pay him",
+        "i already told him",
+        "thanks",
+        "hey",
+        "what do i do now",
+    )
     for reply in replies[1:]:
         text = text_of(reply)
         assert INTRO not in text and "can't help" not in text, (reply.intent, text)
@@ -125,6 +149,7 @@ async def test_what_now_with_nothing_to_go_on_gets_999_and_childline(engine):
 
 
 # --- No dead ends ---------------------------------------------------------------------------------------------
+
 
 async def test_not_understood_at_most_once_in_a_row(engine):
     replies = await talk(engine, "/nlu_fallback", "/nlu_fallback", "/nlu_fallback")
@@ -147,8 +172,18 @@ async def test_yes_or_no_with_nothing_to_answer_gets_the_menu_and_childline(engi
     assert CHILDLINE in text_of(reply) and len(reply.messages[0].buttons) >= 8
 
 
-@pytest.mark.parametrize("command", ["/restart", "/session_start", "/back", "/action_listen", "/action_restart",
-                                     "/action_session_start", "/action_default_fallback"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/restart",
+        "/session_start",
+        "/back",
+        "/action_listen",
+        "/action_restart",
+        "/action_session_start",
+        "/action_default_fallback",
+    ],
+)
 async def test_rasa_commands_typed_by_a_young_person_are_answered(engine, command):
     replies = await talk(engine, "someone keeps asking me for nudes on snap", command, "thanks")
     assert replies[1].by != "button" and replies[1].messages, command
@@ -158,9 +193,11 @@ async def test_rasa_commands_typed_by_a_young_person_are_answered(engine, comman
 
 # --- No repeats, shorter turns --------------------------------------------------------------------------------
 
+
 async def test_a_full_answer_is_given_once_then_a_short_reminder(engine):
-    first, again, later = await talk(engine, "a boy in year 10 keeps asking me for nudes",
-                                     "hes still asking me to send pics", "/asked_for_nudes")
+    first, again, later = await talk(
+        engine, "a boy in year 10 keeps asking me for nudes", "hes still asking me to send pics", "/asked_for_nudes"
+    )
     assert first.concern == again.concern == "asked_for_nudes"
     assert again.messages[0].text not in {m.text for m in first.messages}
     assert "anything else" in text_of(again) and words(again) < words(first)
@@ -173,9 +210,23 @@ async def test_a_concern_again_after_another_concern_is_still_short(engine):
     assert replies[2].messages[0].text not in {m.text for m in replies[0].messages}
 
 
-@pytest.mark.parametrize("intent", ["asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried",
-                                    "received_nude", "unknown_contact", "friend_worried", "block_report_help",
-                                    "immediate_danger", "self_harm", "talk_to_someone", "privacy_question"])
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "asked_for_nudes",
+        "sextortion",
+        "image_shared",
+        "sent_nude_worried",
+        "received_nude",
+        "unknown_contact",
+        "friend_worried",
+        "block_report_help",
+        "immediate_danger",
+        "self_harm",
+        "talk_to_someone",
+        "privacy_question",
+    ],
+)
 @pytest.mark.parametrize("platform", [None, "snapchat", "discord", "minecraft"])
 async def test_every_concern_answer_is_three_bubbles_and_about_a_hundred_words(engine, intent, platform):
     turns = [f"/{intent}"] if platform is None else [f'/inform_platform{{"platform":"{platform}"}}', f"/{intent}"]
@@ -199,13 +250,20 @@ async def test_a_known_app_still_gets_its_own_steps(engine):
 
 # --- Failure counts for moderators ----------------------------------------------------------------------------
 
+
 class FakeStats:
     def __init__(self):
         self.calls = []
 
     def record(self, concerns=(), platforms=(), outcomes=(), failures=()):
-        self.calls.append({"concerns": list(concerns), "platforms": list(platforms), "outcomes": list(outcomes),
-                           "failures": list(failures)})
+        self.calls.append(
+            {
+                "concerns": list(concerns),
+                "platforms": list(platforms),
+                "outcomes": list(outcomes),
+                "failures": list(failures),
+            }
+        )
 
 
 async def test_failures_are_passed_by_kind_concern_and_turn(engine):
@@ -216,9 +274,14 @@ async def test_failures_are_passed_by_kind_concern_and_turn(engine):
     finally:
         engine.stats = None
     failures = [c["failures"] for c in stats.calls]
-    assert failures == [[("not_understood", "none", 1)], [], [("not_understood", "sextortion", 3)], [],
-                        [("cant_help", "sextortion", 5)]]
-    for (kind, concern, turn) in (f for fs in failures for f in fs):
+    assert failures == [
+        [("not_understood", "none", 1)],
+        [],
+        [("not_understood", "sextortion", 3)],
+        [],
+        [("cant_help", "sextortion", 5)],
+    ]
+    for kind, concern, turn in (f for fs in failures for f in fs):
         assert isinstance(kind, str) and isinstance(concern, str) and isinstance(turn, int)
 
 

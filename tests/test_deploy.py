@@ -16,10 +16,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
-from bot.settings import ROOT
-from bot.training import latest_model
 from fake_telegram import FakeTelegram
+
+from bot.model_files import latest_model
+from bot.settings import ROOT
 
 DEPLOY = ROOT / "deploy"
 UNITS = ("signpost.service", "signpost-dashboard.service")
@@ -61,16 +61,26 @@ def test_the_systemd_unit_verifies_cleanly_and_is_hardened(name, tmp_path):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     unit = unit_here(name, tmp_path, Path(os.sys.executable).with_name("signpost"))
-    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60
+    )
     # verify exits 0 even for an unknown key, so any message at all is a failure.
     assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
     text = unit.read_text()
-    for setting in ("DynamicUser=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-                    "NoNewPrivileges=yes", "StateDirectory=signpost", "LimitCORE=0", "UMask=0077"):
+    for setting in (
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "NoNewPrivileges=yes",
+        "StateDirectory=signpost",
+        "LimitCORE=0",
+        "UMask=0077",
+    ):
         assert re.search(rf"^{re.escape(setting)}$", text, re.M), setting
-    security = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)], capture_output=True,
-                              text=True, timeout=60)
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(unit)], capture_output=True, text=True, timeout=60
+    )
     level = re.search(r"Overall exposure level for \S+: ([\d.]+)", security.stdout + security.stderr)
     if level:  # systemd 250 and later
         assert float(level[1]) <= 2.5, security.stdout[-3000:]
@@ -92,8 +102,9 @@ def test_a_broken_unit_is_reported(tmp_path):
         pytest.skip("systemd-analyze is not installed")
     unit = unit_here("signpost.service", tmp_path, Path(os.sys.executable).with_name("signpost"))
     unit.write_text(unit.read_text().replace("ProtectHome=yes", "ProtectHomee=yes"))
-    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60
+    )
     assert "ProtectHomee" in result.stdout + result.stderr
 
 
@@ -149,9 +160,29 @@ http {{
 
 def self_signed(tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -189,15 +220,30 @@ async def test_nginx_with_tls_in_front_of_the_installed_bot(installed, tmp_path)
     base = f"https://127.0.0.1:{https_port}"
     url = base + WEBHOOK_PATH
     tls = ssl.create_default_context(cafile=str(cert))
-    env = installed.env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET,
-                        SIGNPOST_STATS_DB=str(tmp_path / "stats.db"))
+    env = installed.env(
+        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET, SIGNPOST_STATS_DB=str(tmp_path / "stats.db")
+    )
     bot = None
     try:
         async with TelegramOverTLS(TOKEN, cert) as fake:
             bot = await asyncio.create_subprocess_exec(
-                str(installed.bin / "signpost"), "telegram", "--model", str(latest_model()), "--webhook-url", url,
-                "--listen", "127.0.0.1", "--port", str(bot_port), "--api-url", fake.base_url,
-                cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                str(installed.bin / "signpost"),
+                "telegram",
+                "--model",
+                str(latest_model()),
+                "--webhook-url",
+                url,
+                "--listen",
+                "127.0.0.1",
+                "--port",
+                str(bot_port),
+                "--api-url",
+                fake.base_url,
+                cwd=tmp_path,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             waiting = asyncio.ensure_future(bot.wait())
             registered = asyncio.ensure_future(fake.wait_for(lambda: fake.calls_to("setWebhook"), timeout=300))
             await asyncio.wait({waiting, registered}, return_when=asyncio.FIRST_COMPLETED)
@@ -214,7 +260,9 @@ async def test_nginx_with_tls_in_front_of_the_installed_bot(installed, tmp_path)
                         break
                     await asyncio.sleep(0.2)
                 assert health == 200
-                assert len(health_body) < 200 and TOKEN.encode() not in health_body and SECRET.encode() not in health_body
+                assert (
+                    len(health_body) < 200 and TOKEN.encode() not in health_body and SECRET.encode() not in health_body
+                )
 
                 sent = await fake.send_command(ALICE, "/start")
                 await fake.wait_for_replies(ALICE, sent, count=2, timeout=60)
@@ -225,8 +273,12 @@ async def test_nginx_with_tls_in_front_of_the_installed_bot(installed, tmp_path)
                 # A wrong secret, and none at all, are refused through the proxy and never answered.
                 await fake.settle(quiet=1.0)  # the whole answer sent
                 before = len(fake.bot_messages(ALICE))
-                update = {"update_id": 999_001, "message": fake._message_dict(
-                    ALICE, fake.chat(ALICE).add(False, text="an update without the secret"))}
+                update = {
+                    "update_id": 999_001,
+                    "message": fake._message_dict(
+                        ALICE, fake.chat(ALICE).add(False, text="an update without the secret")
+                    ),
+                }
                 assert await fake.post_to_webhook(update, "not-the-secret") == 403
                 assert await fake.post_to_webhook(update, None) == 403
                 # Anything but POST on the webhook path, and any other path, gets nothing from the bot.

@@ -138,11 +138,12 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
-    from bot.classifier import SentenceLogisticRegression
+    from bot.rasa_ext.classifier import SentenceLogisticRegression
 
     runner = engine.agent.processor.graph_runner
-    name, node = next((n, node) for n, node in runner._nodes.items()
-                      if isinstance(node._component, SentenceLogisticRegression))
+    name, node = next(
+        (n, node) for n, node in runner._nodes.items() if isinstance(node._component, SentenceLogisticRegression)
+    )
     featurized = runner._schema.nodes[name].needs["messages"]  # the node whose messages the classifier reads
     messages = []
     for row in heldout[:100]:
@@ -158,8 +159,10 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     assert (classifier.clf.predict_proba(ours) == as_rasa.predict_proba(rasas)).all()
     for message in messages[:20]:  # one message at a time, as in a conversation
         one = classifier._create_X([message])
-        assert (classifier.clf.predict_proba(one) == as_rasa.predict_proba(
-            LogisticRegressionClassifier._create_X(classifier, [message]))).all()
+        assert (
+            classifier.clf.predict_proba(one)
+            == as_rasa.predict_proba(LogisticRegressionClassifier._create_X(classifier, [message]))
+        ).all()
 
 
 def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
@@ -173,15 +176,18 @@ def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
 
 async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(engine, heldout):
     from rasa.core.channels.channel import UserMessage
-    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.shared.nlu.constants import TEXT
 
-    from bot.classifier import SentenceCountVectorsFeaturizer
+    from bot.rasa_ext.classifier import SentenceCountVectorsFeaturizer
 
     runner = engine.agent.processor.graph_runner
-    featurizers = [(name, node._component) for name, node in runner._nodes.items()
-                   if isinstance(node._component, SentenceCountVectorsFeaturizer)]
+    featurizers = [
+        (name, node._component)
+        for name, node in runner._nodes.items()
+        if isinstance(node._component, SentenceCountVectorsFeaturizer)
+    ]
     assert len(featurizers) == 2  # words and character n-grams
     tokenizer = runner._schema.nodes[featurizers[0][0]].needs["messages"]
     for row in heldout[:60]:

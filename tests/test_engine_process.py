@@ -1,4 +1,4 @@
-"""The engine in its own process (bot/engine_process.py): the same answers as in-process, many calls at once, a
+"""The engine in its own process (bot/engine/process.py): the same answers as in-process, many calls at once, a
 crash answered with Childline and recovered from, and a busy engine never holding up the Telegram side."""
 
 import asyncio
@@ -8,12 +8,12 @@ import time
 import uuid
 
 import pytest
-
-from bot.engine_process import EngineProcess, EngineStartError
-from bot.privacy import Pseudonymiser
-from bot.stats import Stats
 from fake_telegram import FakeTelegram
 from test_telegram import ALICE, BOB, TOKEN, start_bot
+
+from bot.engine.process import EngineProcess, EngineStartError
+from bot.privacy import Pseudonymiser
+from bot.stats import Stats
 
 CONVERSATION = (
     "/greet",
@@ -58,8 +58,9 @@ async def test_forget_drops_the_conversation(process):
     await process.reply(conversation_id, "/greet")
     await process.forget(conversation_id)
     # A forgotten conversation starts again: the same greeting as a brand-new one, with its concern counted anew.
-    assert (await process.reply(conversation_id, "/greet")).messages == \
-        (await process.reply(uuid.uuid4().hex, "/greet")).messages
+    assert (await process.reply(conversation_id, "/greet")).messages == (
+        await process.reply(uuid.uuid4().hex, "/greet")
+    ).messages
 
 
 async def test_a_crashed_engine_answers_with_childline_then_recovers(process):
@@ -105,8 +106,9 @@ async def test_a_frozen_engine_gets_the_failure_reply_by_the_deadline_and_is_res
         replies = await asyncio.gather(*(process.reply(uuid.uuid4().hex, "i want to die") for _ in range(5)))
         waited = time.monotonic() - started
         assert waited <= process.deadline + 1.0, waited
-        assert all(r.by == "error" and "999" in r.messages[0].text and "0800 1111" in r.messages[0].text
-                   for r in replies)
+        assert all(
+            r.by == "error" and "999" in r.messages[0].text and "0800 1111" in r.messages[0].text for r in replies
+        )
         assert "did not answer within 1.0 s" in caplog.text
         await asyncio.wait_for(process.start(), 300)
         with pytest.raises(ProcessLookupError):
@@ -134,6 +136,7 @@ async def test_the_engine_process_gets_no_token_and_dumps_no_core(process):
 
 async def test_count_this_from_the_telegram_side_reaches_the_database(process):
     with Stats(process.stats_db) as stats:
+
         def exits():
             return sum(c.get("quick_exit", 0) for c in stats.daily("outcomes").values())
 
@@ -176,6 +179,6 @@ async def test_counts_reach_the_database_once_the_engine_is_idle(process):
 
 
 async def test_no_trained_model_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.training.MODELS_DIR", tmp_path)
+    monkeypatch.setattr("bot.model_files.MODELS_DIR", tmp_path)
     with pytest.raises(EngineStartError, match="No trained model"):
         await EngineProcess().start()

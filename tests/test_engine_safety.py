@@ -33,8 +33,12 @@ async def counted_outcomes(engine, conversation_id):
 
 @pytest.mark.parametrize(
     "text",
-    ["i took a load of tablets", "i think i took too many", "i cut too deep and it wont stop bleeding",
-     "ive swallowed half a packet of paracetamol"],
+    [
+        "i took a load of tablets",
+        "i think i took too many",
+        "i cut too deep and it wont stop bleeding",
+        "ive swallowed half a packet of paracetamol",
+    ],
 )
 async def test_already_hurt_answers_start_with_999(engine, conversation_id, text):
     reply = await engine.reply(conversation_id, text)
@@ -54,9 +58,12 @@ async def test_about_to_still_gets_childline_first_with_999_beside_it(engine, co
 
 @pytest.mark.parametrize(
     "text",
-    ["my uncle touches me and says its our secret", "my stepdad makes me do things i dont want to",
-     "my coach touched me after training and i dont know what to do",
-     "my mums boyfriend comes in my room at night and touches me"],
+    [
+        "my uncle touches me and says its our secret",
+        "my stepdad makes me do things i dont want to",
+        "my coach touched me after training and i dont know what to do",
+        "my mums boyfriend comes in my room at night and touches me",
+    ],
 )
 async def test_abuse_answers_never_ask_which_app_or_who(engine, conversation_id, text):
     reply = await engine.reply(conversation_id, text)
@@ -91,8 +98,14 @@ async def test_disguised_letters_still_reach_the_crisis_answer(engine, conversat
 
 @pytest.mark.parametrize(
     "text",
-    ["he's in my year", "he's only 19", "I'm in Ireland", "I don't want him to get in trouble",
-     "should i delete everything", "i want to delete my snap"],
+    [
+        "he's in my year",
+        "he's only 19",
+        "I'm in Ireland",
+        "I don't want him to get in trouble",
+        "should i delete everything",
+        "i want to delete my snap",
+    ],
 )
 async def test_no_crisis_answer_for_ages_years_places_or_deleting(engine, text):
     result = await engine.classify(text)

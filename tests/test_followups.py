@@ -19,7 +19,7 @@ import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
 from bot.concerns import CRISIS, OTHER_INTENTS
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
 FOLLOW_UP_INTENTS = sorted(intent for intent in OTHER_INTENTS if intent.startswith("ask_"))
@@ -37,8 +37,9 @@ class Context(NamedTuple):
 
 # The first messages: what a young person says before the follow-up. None of them is a crisis.
 SEXTORTION_MONEY = Context(
-    "sextortion", "this guy i was chatting to on insta has a pic of me and says hell send it to my whole school "
-                  "unless i pay him")
+    "sextortion",
+    "this guy i was chatting to on insta has a pic of me and says hell send it to my whole school unless i pay him",
+)
 SEXTORTION_SNAP = Context("sextortion", "someone on snap is blackmailing me with my nudes and wants money off me")
 SHARED_GROUP_CHAT = Context("image_shared", "my ex sent a nude of me to the year 9 group chat")
 SHARED_POSTED = Context("image_shared", "someone put a pic of me with no top on up on a tiktok account")
@@ -47,15 +48,20 @@ SENT_OLDER = Context("sent_nude_worried", "i sent a naked pic of myself to someo
 RECEIVED_STRANGER = Context("received_nude", "some random account just sent me a pic of his private parts on snapchat")
 RECEIVED_CLASSMATE = Context("received_nude", "a boy in my year sent me a nude of himself without me asking")
 UNKNOWN_ROBLOX = Context(
-    "unknown_contact", "an older man keeps messaging me on roblox saying im really mature for my age")
-UNKNOWN_DISCORD = Context("unknown_contact", "someone i dont know on discord says hes 15 but he sounds way older and "
-                                             "keeps asking where i live")
+    "unknown_contact", "an older man keeps messaging me on roblox saying im really mature for my age"
+)
+UNKNOWN_DISCORD = Context(
+    "unknown_contact",
+    "someone i dont know on discord says hes 15 but he sounds way older and keeps asking where i live",
+)
 ASKED_BOYFRIEND = Context("asked_for_nudes", "my boyfriend keeps begging me to send him nudes")
 ASKED_CLASSMATE = Context("asked_for_nudes", "a lad in my class keeps asking me for pics on snap")
 FRIEND_OLDER_GUY = Context(
-    "friend_worried", "im worried about my friend, shes been sending pics to an older guy online")
-FRIEND_SENT_NUDES = Context("friend_worried", "my best mate sent nudes to someone and now everyones talking about it "
-                                              "and im worried about him")
+    "friend_worried", "im worried about my friend, shes been sending pics to an older guy online"
+)
+FRIEND_SENT_NUDES = Context(
+    "friend_worried", "my best mate sent nudes to someone and now everyones talking about it and im worried about him"
+)
 TALK = Context("talk_to_someone", "i think i need to talk to someone about whats been going on")
 REPORT_INSTA = Context("block_report_help", "how do i report someone on instagram")
 BLOCK_SNAP = Context("block_report_help", "how do you block people on snapchat")
@@ -159,7 +165,7 @@ def follow_up_answers() -> Dict[str, str]:
         responses = yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
         for name, variations in responses.items():
             if name.startswith("utter_ask_"):
-                answers[name[len("utter_"):]] = interpolate_text(variations[0]["text"], values)
+                answers[name[len("utter_") :]] = interpolate_text(variations[0]["text"], values)
     return answers
 
 

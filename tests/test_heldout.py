@@ -66,7 +66,7 @@ RUN = 5
 
 def word_runs(text):
     words = normalise(text).split()
-    return {tuple(words[i:i + RUN]) for i in range(len(words) - RUN + 1)}
+    return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
 
 
 def test_no_real_or_safety_line_is_lightly_reworded_into_the_training_data():
@@ -80,15 +80,21 @@ def test_no_real_or_safety_line_is_lightly_reworded_into_the_training_data():
         if name not in CHECKED_FOR_REWORDING:
             continue
         candidates = set().union(*(by_run.get(run, set()) for run in word_runs(text)))
-        close += [(text, examples[n]) for n in candidates
-                  if difflib.SequenceMatcher(None, normalise(text), examples[n]).ratio() >= 0.8]
+        close += [
+            (text, examples[n])
+            for n in candidates
+            if difflib.SequenceMatcher(None, normalise(text), examples[n]).ratio() >= 0.8
+        ]
     assert close == []
 
 
 def test_no_conversation_turn_is_in_the_training_data():
     trained = set(training_examples())
-    leaked = [text for name, text in evaluation_messages()
-              if name.endswith(".yml") and len(text.split()) >= 4 and normalise(text) in trained]
+    leaked = [
+        text
+        for name, text in evaluation_messages()
+        if name.endswith(".yml") and len(text.split()) >= 4 and normalise(text) in trained
+    ]
     assert leaked == []
 
 

@@ -20,8 +20,9 @@ ENDING = "i havent told anyone about any of this. what should i do?"
 
 @pytest.mark.parametrize("concern", sorted(CRISES))
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
-async def test_a_crisis_in_any_sentence_of_a_long_message_gets_the_crisis_answer(engine, conversation_id,
-                                                                                   concern, where):
+async def test_a_crisis_in_any_sentence_of_a_long_message_gets_the_crisis_answer(
+    engine, conversation_id, concern, where
+):
     crisis = CRISES[concern]
     parts = {"start": [crisis, CONTEXT, ENDING], "middle": [CONTEXT, crisis, ENDING], "end": [CONTEXT, ENDING, crisis]}
     text = " ".join(parts[where])

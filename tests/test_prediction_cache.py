@@ -1,15 +1,16 @@
-"""The prediction cache (bot/prediction_cache.py): it never changes an answer, holds no text, and stays bounded."""
+"""The prediction cache (bot/rasa_ext/speedups/prediction_cache.py): it never changes an answer, holds no text, and
+stays bounded."""
 
 import random
 import uuid
 
 import pytest
 import yaml
+from helpers import strings_in
 
 from bot.concerns import PLATFORMS
-from bot.prediction_cache import PredictionCache, dialogue_key
+from bot.rasa_ext.speedups.prediction_cache import PredictionCache, dialogue_key
 from bot.settings import CONFIG
-from helpers import strings_in
 
 CANARY = "zebra-canary-5521"
 TYPED = (
@@ -127,7 +128,7 @@ def test_the_cache_is_bounded_and_hands_out_fresh_events(monkeypatch):
         predicted.append(tracker.intent)
         return Prediction(Event())
 
-    monkeypatch.setattr("bot.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
+    monkeypatch.setattr("bot.rasa_ext.speedups.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
     cache = PredictionCache(predict, size=2)
     first = cache(Tracker("a"))
     again = cache(Tracker("a"))

@@ -1,12 +1,12 @@
 """The privacy layer: pseudonyms, the redacting tracker store, and logging that never carries message text."""
 
-import asyncio
 import logging
 import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import structlog
+from helpers import strings_in
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -18,9 +18,8 @@ from rasa.shared.core.events import (
 )
 
 from bot.privacy import Pseudonymiser, configure_logging
-from bot.tracker_store import RedactingTrackerStore
+from bot.rasa_ext.tracker_store import RedactingTrackerStore
 from bot.settings import RESPONSES_DIR
-from helpers import strings_in
 
 CANARY = "zqxcanary"
 
@@ -90,16 +89,36 @@ def test_pseudonymiser_never_shows_its_key():
 
 
 def user(text, intent, entities=(), **extra):
-    parse = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-             "intent_ranking": [{"name": intent, "confidence": 0.9}], "entities": list(entities),
-             "text_tokens": [[0, 4]], "response_selector": {"default": {"response": {"responses": [{"text": text}]}}}}
-    return UserUttered(text, parse["intent"], list(entities), parse, input_channel="telegram",
-                       message_id=f"id-{CANARY}", metadata={"chat": {"first_name": CANARY}}, **extra)
+    parse = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": [{"name": intent, "confidence": 0.9}],
+        "entities": list(entities),
+        "text_tokens": [[0, 4]],
+        "response_selector": {"default": {"response": {"responses": [{"text": text}]}}},
+    }
+    return UserUttered(
+        text,
+        parse["intent"],
+        list(entities),
+        parse,
+        input_channel="telegram",
+        message_id=f"id-{CANARY}",
+        metadata={"chat": {"first_name": CANARY}},
+        **extra,
+    )
 
 
 def platform_entity(value, raw):
-    return {"entity": "platform", "value": value, "start": 10, "end": 10 + len(raw), "extractor": "RegexEntityExtractor",
-            "processors": ["EntitySynonymMapper"], "text": raw}
+    return {
+        "entity": "platform",
+        "value": value,
+        "start": 10,
+        "end": 10 + len(raw),
+        "extractor": "RegexEntityExtractor",
+        "processors": ["EntitySynonymMapper"],
+        "text": raw,
+    }
 
 
 async def conversation(store, sender="conv-1"):
@@ -108,13 +127,26 @@ async def conversation(store, sender="conv-1"):
     tracker.update(SessionStarted(metadata={"user": CANARY}))
     tracker.update(SlotSet("session_started_metadata", {"first_name": CANARY}))
     tracker.update(ActionExecuted("action_listen"))
-    tracker.update(user(f"my {CANARY} on snap keeps asking for pics", "asked_for_nudes",
-                        [platform_entity("snapchat", "snap"), {"entity": "name", "value": CANARY},
-                         platform_entity(f"{CANARY}gram", f"{CANARY}gram")]))
+    tracker.update(
+        user(
+            f"my {CANARY} on snap keeps asking for pics",
+            "asked_for_nudes",
+            [
+                platform_entity("snapchat", "snap"),
+                {"entity": "name", "value": CANARY},
+                platform_entity(f"{CANARY}gram", f"{CANARY}gram"),
+            ],
+        )
+    )
     tracker.update(SlotSet("platform", "snapchat"))
     tracker.update(ActionExecuted("utter_asked_for_nudes", metadata={"note": CANARY}))
-    tracker.update(BotUttered(f"bot says {CANARY}", {"buttons": [{"title": CANARY, "payload": "/greet"}]},
-                              {"utter_action": "utter_asked_for_nudes", "template_vars": CANARY}))
+    tracker.update(
+        BotUttered(
+            f"bot says {CANARY}",
+            {"buttons": [{"title": CANARY, "payload": "/greet"}]},
+            {"utter_action": "utter_asked_for_nudes", "template_vars": CANARY},
+        )
+    )
     tracker.update(ActionExecuted("action_listen"))
     await store.save(tracker)
     return tracker
@@ -138,7 +170,11 @@ async def test_store_strips_all_text_but_keeps_what_the_dialogue_needs(domain):
     bots = [e for e in tracker.events if isinstance(e, BotUttered)]
     assert [(b.text, b.data, b.metadata) for b in bots] == [(None, {}, {"utter_action": "utter_asked_for_nudes"})]
     assert [e.action_name for e in tracker.events if isinstance(e, ActionExecuted)] == [
-        "action_session_start", "action_listen", "utter_asked_for_nudes", "action_listen"]
+        "action_session_start",
+        "action_listen",
+        "utter_asked_for_nudes",
+        "action_listen",
+    ]
     assert tracker.get_slot("platform") == "snapchat"
     assert tracker.get_slot("session_started_metadata") is None
     assert tracker.latest_message is users[0]
@@ -241,8 +277,19 @@ def test_logging_is_quiet_for_every_library_and_idempotent():
     assert logging.getLogger().handlers == handlers
     assert os.environ["RASA_TELEMETRY_ENABLED"] == "false"
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
-    for name in ("rasa", "rasa.core.processor", "httpx", "httpcore", "telegram", "telegram.ext", "apscheduler",
-                 "sanic", "tensorflow", "absl", "matplotlib"):
+    for name in (
+        "rasa",
+        "rasa.core.processor",
+        "httpx",
+        "httpcore",
+        "telegram",
+        "telegram.ext",
+        "apscheduler",
+        "sanic",
+        "tensorflow",
+        "absl",
+        "matplotlib",
+    ):
         logger = logging.getLogger(name)
         assert not logger.isEnabledFor(logging.INFO), name
         assert all(h.level >= logging.WARNING or h.level == logging.NOTSET for h in logger.handlers), name
@@ -269,8 +316,11 @@ def test_structlog_processor_keeps_name_description_and_error_type():
     try:
         raise KeyError(CANARY)
     except KeyError:
-        kept = _content_free(None, "error", {"event": "x.y", "event_info": "Fixed.", "text": CANARY,
-                                             "exc_info": True, "rasa_events": [CANARY]})
+        kept = _content_free(
+            None,
+            "error",
+            {"event": "x.y", "event_info": "Fixed.", "text": CANARY, "exc_info": True, "rasa_events": [CANARY]},
+        )
     assert kept == {"event": "x.y", "event_info": "Fixed.", "error": "KeyError"}
 
 
@@ -294,7 +344,7 @@ def test_stdlib_exceptions_show_type_and_place_only():
 
 def _trained_model():
     try:
-        from bot.training import latest_model
+        from bot.model_files import latest_model
 
         return latest_model()
     except FileNotFoundError:
@@ -341,8 +391,9 @@ async def test_same_replies_as_rasas_own_store_and_no_text_kept(domain):
     assert any(CANARY in s for s in strings_in(stock.tracker_store))
 
 
-@pytest.mark.parametrize("name", ["telegram.ext.Updater", "telegram._bot", "httpx", "apscheduler.scheduler",
-                                  "aiohttp.server", "asyncio"])
+@pytest.mark.parametrize(
+    "name", ["telegram.ext.Updater", "telegram._bot", "httpx", "apscheduler.scheduler", "aiohttp.server", "asyncio"]
+)
 @pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.CRITICAL])
 def test_library_loggers_never_print_an_update_at_any_level(caplog, name, level):
     """python-telegram-bot logs an update it can't read at CRITICAL, whole; no library record keeps what it was
@@ -364,7 +415,10 @@ def test_library_loggers_never_print_an_update_at_any_level(caplog, name, level)
     assert len(caplog.records) == 3
     assert CANARY not in caplog.text
     assert [r.getMessage() for r in caplog.records] == [
-        "Error while parsing updates! Received data was ... (ValueError)", "an f-string first line", "<dict>"]
+        "Error while parsing updates! Received data was ... (ValueError)",
+        "an f-string first line",
+        "<dict>",
+    ]
 
 
 def test_signposts_own_loggers_keep_their_arguments(caplog):
@@ -377,7 +431,9 @@ def test_no_core_dumps_in_a_process_that_asks_for_none():
     import subprocess
     import sys
 
-    code = ("import ctypes, resource; from bot.privacy import no_core_dumps; no_core_dumps(); "
-            "print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")
+    code = (
+        "import ctypes, resource; from bot.privacy import no_core_dumps; no_core_dumps(); "
+        "print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["(0,", "0)", "0"], out  # PR_GET_DUMPABLE answers 0

@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.model_files import latest_model
 from bot.settings import ENDPOINTS, ROOT
-from bot.training import latest_model
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 
@@ -33,14 +33,14 @@ def test_endpoints_name_the_redacting_tracker_store_and_rasa_loads_it():
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-    from bot.tracker_store import RedactingTrackerStore
+    from bot.rasa_ext.tracker_store import RedactingTrackerStore
 
     config = read_endpoint_config(str(ENDPOINTS), "tracker_store")
-    assert config is not None and config.type == "bot.tracker_store.RedactingTrackerStore"
+    assert config is not None and config.type == "bot.rasa_ext.tracker_store.RedactingTrackerStore"
     assert type(TrackerStore.create(config, Domain.empty())) is RedactingTrackerStore
     # The control: Rasa's silent fallback is real, so the name matters.
     with pytest.warns(UserWarning):
-        wrong = TrackerStore.create(EndpointConfig(type="bot.tracker_store.NoSuchStore"), Domain.empty())
+        wrong = TrackerStore.create(EndpointConfig(type="bot.rasa_ext.tracker_store.NoSuchStore"), Domain.empty())
     assert type(wrong) is InMemoryTrackerStore
 
 
@@ -59,7 +59,7 @@ def files_changed_since(folder, started):
 @pytest.mark.slow
 async def test_rasa_run_keeps_no_text(tmp_path):
     canary = f"canary-{uuid.uuid4().hex}"
-    needle = canary[len("canary-"):][:16].encode()
+    needle = canary[len("canary-") :][:16].encode()
     sender = uuid.uuid4().hex
     port = free_port()
     home = tmp_path / "home"
@@ -69,9 +69,25 @@ async def test_rasa_run_keeps_no_text(tmp_path):
     log = (tmp_path / "rasa.log").open("wb")
     # Rasa listens on 0.0.0.0 unless told: the README's command (and this test) say 127.0.0.1.
     process = subprocess.Popen(
-        [RASA, "run", "--enable-api", "--connector", "rest", "-m", str(latest_model()), "--endpoints",
-         str(ENDPOINTS), "-i", "127.0.0.1", "-p", str(port)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            RASA,
+            "run",
+            "--enable-api",
+            "--connector",
+            "rest",
+            "-m",
+            str(latest_model()),
+            "--endpoints",
+            str(ENDPOINTS),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -88,8 +104,9 @@ async def test_rasa_run_keeps_no_text(tmp_path):
                 assert time.monotonic() < deadline, "rasa run did not start in 300 s"
                 await asyncio.sleep(1)
             for text in (f"someone called {canary} keeps asking me for nudes on snap", f"its {canary}"):
-                async with session.post(f"{base}/webhooks/rest/webhook",
-                                        json={"sender": sender, "message": text}) as response:
+                async with session.post(
+                    f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+                ) as response:
                     assert response.status == 200
                     replies = await response.json()
                     assert replies and all(canary not in (r.get("text") or "") for r in replies)
@@ -109,6 +126,10 @@ async def test_rasa_run_keeps_no_text(tmp_path):
 
     assert b'"asked_for_nudes"' in trackers[0], "the tracker was kept (intents only)"
     leaks = [f"tracker{'' if i == 0 else ' (all events)'}" for i, t in enumerate(trackers) if needle in t.lower()]
-    leaks += [str(p) for folder in (tmp_path, ROOT) for p in files_changed_since(folder, started)
-              if needle in p.read_bytes().lower()]
+    leaks += [
+        str(p)
+        for folder in (tmp_path, ROOT)
+        for p in files_changed_since(folder, started)
+        if needle in p.read_bytes().lower()
+    ]
     assert not leaks, f"the canary was kept in: {leaks}"

@@ -15,22 +15,40 @@ import textstat
 import yaml
 from rasa.core.nlg.interpolator import interpolate, interpolate_text
 
-from bot.concerns import CONCERNS, CRISIS, PLATFORMS, OTHER_INTENTS
-from bot.services import load_services, placeholders
+from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, PLATFORMS
+from bot.service_numbers import load_services, placeholders
 from bot.settings import NLU_DIR, RESPONSES_DIR
 
 MAX_WORDS = 60
 MAX_GRADE = 6.0
 # Concerns where the app's own block/report steps are part of the answer.
-APP_STEP_CONCERNS = ("asked_for_nudes", "sextortion", "image_shared", "received_nude", "unknown_contact",
-                     "block_report_help")
+APP_STEP_CONCERNS = (
+    "asked_for_nudes",
+    "sextortion",
+    "image_shared",
+    "received_nude",
+    "unknown_contact",
+    "block_report_help",
+)
 # Plain numbers a response may write itself: ages, never a phone number.
 AGES = {"13", "16", "18"}
 DISPLAY_NAMES = {
-    "snapchat": "Snapchat", "instagram": "Instagram", "tiktok": "TikTok", "whatsapp": "WhatsApp",
-    "discord": "Discord", "roblox": "Roblox", "telegram": "Telegram", "messenger": "Messenger",
-    "youtube": "YouTube", "xbox": "Xbox", "playstation": "PS", "fortnite": "Fortnite", "x": "X (Twitter)",
-    "kik": "Kik", "twitch": "Twitch", "minecraft": "Minecraft",
+    "snapchat": "Snapchat",
+    "instagram": "Instagram",
+    "tiktok": "TikTok",
+    "whatsapp": "WhatsApp",
+    "discord": "Discord",
+    "roblox": "Roblox",
+    "telegram": "Telegram",
+    "messenger": "Messenger",
+    "youtube": "YouTube",
+    "xbox": "Xbox",
+    "playstation": "PS",
+    "fortnite": "Fortnite",
+    "x": "X (Twitter)",
+    "kik": "Kik",
+    "twitch": "Twitch",
+    "minecraft": "Minecraft",
 }
 
 PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
@@ -65,11 +83,13 @@ US_SPELLINGS = re.compile(
     re.IGNORECASE,
 )
 NEGATION = re.compile(r"\b(don't|do not|never|not|no)\b", re.IGNORECASE)
-PASSING_ON = re.compile(r"\b(screenshot\w*|forward\w*|send(?:ing)? (?:it |them |the picture |a nude )?on)\b",
-                        re.IGNORECASE)
+PASSING_ON = re.compile(
+    r"\b(screenshot\w*|forward\w*|send(?:ing)? (?:it |them |the picture |a nude )?on)\b", re.IGNORECASE
+)
 
 
 # --- Loading ---------------------------------------------------------------------------------------------
+
 
 def _response_files() -> List[Path]:
     return [p for p in sorted(RESPONSES_DIR.glob("*.yml")) if p.name not in ("services.yml", "domain.yml")]
@@ -91,13 +111,16 @@ SERVICE_VALUES = set(VALUES.values())
 DOMAIN = yaml.safe_load((RESPONSES_DIR / "domain.yml").read_text(encoding="utf-8"))
 DOMAIN_INTENTS = {i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]}
 # Rules live in nlu/rules.yml and beside their intents (nlu/followups/*.yml): Rasa trains on all of nlu/.
-RULES = [rule for path in sorted(NLU_DIR.rglob("*.yml"))
-         for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []]
+RULES = [
+    rule
+    for path in sorted(NLU_DIR.rglob("*.yml"))
+    for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []
+]
 STORIES = yaml.safe_load((NLU_DIR / "stories.yml").read_text(encoding="utf-8"))["stories"]
 
 
 def render(text: str) -> str:
-    """The text as the young person sees it (what bot.engine.ServicesNLG does)."""
+    """The text as the young person sees it (what bot.rasa_ext.nlg.ServicesNLG does)."""
     return interpolate_text(text, dict(VALUES))
 
 
@@ -110,8 +133,7 @@ def bubbles() -> Iterator[Tuple[str, dict]]:
     """Every (response name [platform], variation)."""
     for name, variations in RESPONSES.items():
         for variation in variations:
-            platform = next((c["value"] for c in variation.get("condition", []) if c.get("name") == "platform"),
-                            None)
+            platform = next((c["value"] for c in variation.get("condition", []) if c.get("name") == "platform"), None)
             yield (f"{name}[{platform}]" if platform else name), variation
 
 
@@ -122,8 +144,13 @@ BUBBLE_IDS = [name for name, _ in BUBBLES]
 def rule_for(intent: str, entities: bool = False) -> List[str]:
     """The actions of the rule that answers `intent` as a first message (no condition, no earlier action), with or
     without an app named. The conversation's context has its own rules (CONTEXT_RULES)."""
-    matches = [r for r in RULES if r["steps"][0].get("intent") == intent and not r.get("condition")
-               and bool(r["steps"][0].get("entities")) == entities]
+    matches = [
+        r
+        for r in RULES
+        if r["steps"][0].get("intent") == intent
+        and not r.get("condition")
+        and bool(r["steps"][0].get("entities")) == entities
+    ]
     assert len(matches) == 1, f"{intent} needs exactly one rule, found {len(matches)}"
     steps = matches[0]["steps"]
     assert all("action" in s for s in steps[1:]), f"rule for {intent} has more than one user turn"
@@ -134,8 +161,8 @@ def answer_of(rule: dict) -> List[str]:
     """The actions a rule sends after its (only) user message."""
     steps = rule["steps"]
     (user,) = [i for i, s in enumerate(steps) if "intent" in s]
-    assert all("action" in s for s in steps[user + 1:]), f"{rule['rule']}: more than one user turn"
-    return [s["action"] for s in steps[user + 1:]]
+    assert all("action" in s for s in steps[user + 1 :]), f"{rule['rule']}: more than one user turn"
+    return [s["action"] for s in steps[user + 1 :]]
 
 
 def condition_of(rule: dict) -> Dict[str, object]:
@@ -147,6 +174,7 @@ def sentences(text: str) -> List[str]:
 
 
 # --- The services file -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("key", sorted(load_services()))
 def test_every_service_has_value_source_and_checked_date(key):
@@ -173,6 +201,7 @@ def test_the_services_file_holds_the_uk_numbers_from_the_guidance():
 
 # --- Every bubble ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_every_bubble_renders_with_no_unknown_placeholder(name, variation):
     for key in PLACEHOLDER.findall(variation["text"]):
@@ -188,7 +217,7 @@ def test_every_bubble_renders_with_no_unknown_placeholder(name, variation):
 def test_buttons_send_a_known_intent(name, variation):
     for button in render_buttons(variation.get("buttons", [])):
         match = re.fullmatch(r'/(\w+)(?:\{"platform":"(\w+)"\})?', button["payload"])
-        assert match, f"{name}: payload {button['payload']!r} is not /intent or /intent{{\"platform\":...}}"
+        assert match, f'{name}: payload {button["payload"]!r} is not /intent or /intent{{"platform":...}}'
         assert match[1] in DOMAIN_INTENTS, f"{name}: unknown intent in {button['payload']}"
         assert match[2] is None or match[2] in PLATFORMS
 
@@ -267,8 +296,14 @@ def test_report_remove_and_take_it_down_are_honest_about_private_chats(name, var
 # --- One answer, always the same -------------------------------------------------------------------------
 
 # Responses whose words depend on the conversation: one variation per value of one slot, chosen by Rasa.
-CONDITIONAL = {"utter_block_report_steps": "platform", "utter_key_steps": "concern", "utter_already_did": "concern",
-               "utter_should_i_go": "concern", "utter_crisis_followup": "concern", "utter_crisis_minimise": "concern"}
+CONDITIONAL = {
+    "utter_block_report_steps": "platform",
+    "utter_key_steps": "concern",
+    "utter_already_did": "concern",
+    "utter_should_i_go": "concern",
+    "utter_crisis_followup": "concern",
+    "utter_crisis_minimise": "concern",
+}
 SLOT_VALUES = {name: set(slot.get("values", ())) for name, slot in DOMAIN["slots"].items()}
 
 
@@ -307,8 +342,7 @@ def test_every_app_has_its_own_steps_and_help_page():
 
 
 def test_apps_with_encrypted_chats_say_report_remove_cannot_reach_them():
-    steps = {v["condition"][0]["value"]: v["text"] for v in RESPONSES["utter_block_report_steps"]
-             if v.get("condition")}
+    steps = {v["condition"][0]["value"]: v["text"] for v in RESPONSES["utter_block_report_steps"] if v.get("condition")}
     for platform in ("snapchat", "whatsapp"):
         assert "Report Remove can't reach" in steps[platform], platform
 
@@ -326,16 +360,29 @@ def test_next_steps_offer_childline_and_the_three_buttons():
     (next_steps,) = RESPONSES["utter_next_steps"]
     text = render(next_steps["text"])
     assert VALUES["childline_phone"] in text and VALUES["childline_web"] in text
-    assert [b["payload"] for b in next_steps["buttons"]] == ["/block_report_help", "/talk_to_someone",
-                                                           "/immediate_danger"]
+    assert [b["payload"] for b in next_steps["buttons"]] == [
+        "/block_report_help",
+        "/talk_to_someone",
+        "/immediate_danger",
+    ]
 
 
 @pytest.mark.parametrize("name", ["utter_greet", "utter_out_of_scope", "utter_fallback_menu", "utter_default"])
 def test_menus_offer_every_main_concern_and_childline(name):
     (variation,) = RESPONSES[name]
     payloads = {b["payload"] for b in variation["buttons"]}
-    for concern in ("asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
-                    "unknown_contact", "friend_worried", "self_harm", "immediate_danger", "talk_to_someone"):
+    for concern in (
+        "asked_for_nudes",
+        "sextortion",
+        "image_shared",
+        "sent_nude_worried",
+        "received_nude",
+        "unknown_contact",
+        "friend_worried",
+        "self_harm",
+        "immediate_danger",
+        "talk_to_someone",
+    ):
         assert f"/{concern}" in payloads, f"{name}: no button for {concern}"
     assert shows_childline(render(variation["text"]))
 
@@ -346,8 +393,9 @@ def test_the_fallback_menu_is_more_than_please_rephrase():
     assert len(variation["buttons"]) >= 8
 
 
-@pytest.mark.parametrize("name", ["utter_greet", "utter_bot_challenge", "utter_talk_to_someone",
-                                  "utter_privacy_question"])
+@pytest.mark.parametrize(
+    "name", ["utter_greet", "utter_bot_challenge", "utter_talk_to_someone", "utter_privacy_question"]
+)
 def test_the_bot_says_it_is_not_a_person(name):
     assert "automatic helper, not a person" in RESPONSES[name][0]["text"]
 
@@ -358,6 +406,7 @@ def test_privacy_answer_says_nothing_typed_is_saved():
 
 
 # --- Crisis ----------------------------------------------------------------------------------------------
+
 
 def _crisis_path_text(intent: str) -> str:
     return " ".join(render(RESPONSES[a][0]["text"]) for a in rule_for(intent))
@@ -404,6 +453,7 @@ def test_crisis_answers_come_first_in_their_rule(intent):
 
 
 # --- Dialogue --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("intent", CONCERNS)
 def test_every_concern_has_a_rule_that_starts_with_its_own_answer(intent):
@@ -489,7 +539,7 @@ def test_stories_follow_the_rules():
             while j < len(steps) and "action" in steps[j]:
                 j += 1
             expected = rule_for(intent, entities=bool(steps[i].get("entities")))
-            assert [s["action"] for s in steps[i + 1:j]] == expected, story["story"]
+            assert [s["action"] for s in steps[i + 1 : j]] == expected, story["story"]
             i = j
 
 
@@ -524,8 +574,18 @@ CRISIS_RULES = [r for r in RULES if condition_of(r).get("crisis") is True]
 
 def test_a_crisis_has_rules_for_what_the_model_would_otherwise_send_elsewhere():
     covered = {r["steps"][0]["intent"] for r in CRISIS_RULES}
-    assert {"nlu_fallback", "out_of_scope", "affirm", "deny", "greet", "thanks", "goodbye", "what_now",
-            "crisis_detail", "crisis_minimise"} <= covered
+    assert {
+        "nlu_fallback",
+        "out_of_scope",
+        "affirm",
+        "deny",
+        "greet",
+        "thanks",
+        "goodbye",
+        "what_now",
+        "crisis_detail",
+        "crisis_minimise",
+    } <= covered
 
 
 @pytest.mark.parametrize("rule", CRISIS_RULES, ids=[r["rule"] for r in CRISIS_RULES])
@@ -560,8 +620,11 @@ def test_a_conversation_under_way_is_never_reset_to_the_introduction(rule):
 
 
 def test_greeting_and_what_now_under_way_are_short_and_in_context():
-    under_way = {r["steps"][0]["intent"]: answer_of(r) for r in UNDER_WAY_RULES if "action" not in r["steps"][0]
-                 and "crisis" not in condition_of(r)}
+    under_way = {
+        r["steps"][0]["intent"]: answer_of(r)
+        for r in UNDER_WAY_RULES
+        if "action" not in r["steps"][0] and "crisis" not in condition_of(r)
+    }
     assert under_way["greet"] == ["utter_greet_again"]
     assert under_way["what_now"] == ["utter_key_steps", "utter_anything_else"]
     assert not any(RESPONSES["utter_greet_again"][0].get("buttons", []))
@@ -572,8 +635,16 @@ REPEAT_RULES = [r for r in RULES if condition_of(r).get("answered") is True]
 
 def test_a_concern_asked_again_gets_its_key_steps_not_the_whole_answer():
     repeated = {r["steps"][0]["intent"] for r in REPEAT_RULES}
-    assert repeated == {"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude",
-                        "unknown_contact", "friend_worried", "block_report_help"}
+    assert repeated == {
+        "asked_for_nudes",
+        "sextortion",
+        "image_shared",
+        "sent_nude_worried",
+        "received_nude",
+        "unknown_contact",
+        "friend_worried",
+        "block_report_help",
+    }
     for rule in REPEAT_RULES:
         intent = rule["steps"][0]["intent"]
         actions = answer_of(rule)
@@ -583,8 +654,11 @@ def test_a_concern_asked_again_gets_its_key_steps_not_the_whole_answer():
 
 def test_key_steps_have_words_for_every_concern_they_follow():
     by_concern = {c["value"] for v in RESPONSES["utter_key_steps"] for c in v.get("condition", [])}
-    assert {r["steps"][0]["intent"] for r in REPEAT_RULES} | {"immediate_danger", "self_harm",
-                                                             "friend_at_risk"} <= by_concern
+    assert {r["steps"][0]["intent"] for r in REPEAT_RULES} | {
+        "immediate_danger",
+        "self_harm",
+        "friend_at_risk",
+    } <= by_concern
     for variation in RESPONSES["utter_key_steps"]:
         assert shows_childline(render(variation["text"]))
 
@@ -613,6 +687,7 @@ def test_meeting_in_person_is_answered_dont_go_tell_an_adult_999():
 
 # --- Already hurt, abuse by someone they know, not English (issue 10) ------------------------------------------
 
+
 def test_already_hurt_leads_with_999_or_a_and_e_then_paracetamol_then_childline():
     first = render(RESPONSES["utter_already_hurt"][0]["text"])
     assert VALUES["emergency_phone"] in sentences(first)[0] and "A&E" in sentences(first)[0]
@@ -640,7 +715,9 @@ def test_not_english_says_so_with_childline_and_999():
     assert rule_for("not_english") == ["utter_not_english"]
 
 
-@pytest.mark.parametrize("intent, concern", [("already_hurt", "self_harm"), ("abuse_disclosure", "immediate_danger"),
-                                             ("not_english", "out_of_scope")])
+@pytest.mark.parametrize(
+    "intent, concern",
+    [("already_hurt", "self_harm"), ("abuse_disclosure", "immediate_danger"), ("not_english", "out_of_scope")],
+)
 def test_the_new_intents_count_as_fixed_concerns(intent, concern):
     assert OTHER_INTENTS[intent] == concern

@@ -14,7 +14,20 @@ INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "
 RIGHT_TO_LEFT = st.sampled_from(["\u202e", "\u202b", "\u200f", "\u061c", "\u2067"])
 CONTROL = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.characters(min_codepoint=0x7F, max_codepoint=0x9F)
 SCRIPTS = st.sampled_from(
-    ["hello", "привет", "مرحبا", "שלום", "你好", "こんにちは", "안녕", "नमस्ते", "γεια", "sn\u0430p", "i want to die", "kms"]
+    [
+        "hello",
+        "привет",
+        "مرحبا",
+        "שלום",
+        "你好",
+        "こんにちは",
+        "안녕",
+        "नमस्ते",
+        "γεια",
+        "sn\u0430p",
+        "i want to die",
+        "kms",
+    ]
 )
 
 TEXTS = st.one_of(
@@ -41,9 +54,9 @@ EDGE_CASES = [
     "/",
     "//",
     "/help",
-    "/inform_platform{\"platform\": \"myspace\"}",
+    '/inform_platform{"platform": "myspace"}',
     "/immediate_danger{",
-    "{\"text\": \"hi\"}",
+    '{"text": "hi"}',
     "<script>alert(1)</script>",
     "%s %d {0} {platform}",
     "\\",
@@ -55,6 +68,9 @@ def _reply(engine, text):
 
 
 def _check(reply):
+    # Engine.reply answers every exception with the failure reply (Childline), which has messages too: this is what
+    # tells a turn that worked from one that raised.
+    assert reply.by != "error", "the engine raised and answered with the failure reply"
     assert reply.messages, "the bot must always answer"
     assert all(m.text or m.buttons for m in reply.messages)
     assert reply.concern in CONCERNS

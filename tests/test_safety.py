@@ -9,8 +9,17 @@ import pytest
 from spacy.matcher import Matcher, PhraseMatcher
 
 from bot import safety
+from bot.rasa_ext.safety_net import SafetyNet
 from bot.safety import (
-    ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, NOT_CRISIS, SELF_HARM, PatternRow, SafetyRules, load_patterns, normalise,
+    ABUSE,
+    ALREADY_HURT,
+    IMMEDIATE_DANGER,
+    NOT_CRISIS,
+    SELF_HARM,
+    PatternRow,
+    SafetyRules,
+    load_patterns,
+    normalise,
     pattern_anchor,
 )
 from bot.settings import HELDOUT_FILE, SAFETY_PATTERN_FILES, SAFETY_PATTERNS
@@ -365,12 +374,18 @@ def test_grouping_by_anchor_finds_exactly_what_one_matcher_holding_every_pattern
             everything.add(row.id, [row.pattern])
         else:
             phrases.add(row.id, [rules.nlp.make_doc(safety._rewrite(phrase)) for phrase in row.phrases])
-    texts = DANGER + SELF_HARM_TEXTS + ALREADY_HURT_TEXTS + TRAPS + [
-        json.loads(line)["text"]
-        for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    texts = (
+        DANGER
+        + SELF_HARM_TEXTS
+        + ALREADY_HURT_TEXTS
+        + TRAPS
+        + [
+            json.loads(line)["text"]
+            for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    )
     assert len(texts) > 900
     matched = 0
     for text in texts:
@@ -544,7 +559,7 @@ def _message(text, intent, confidence=0.9):
 
 @pytest.fixture(scope="module")
 def component():
-    return safety.SafetyNet.create(safety.SafetyNet.get_default_config(), None, None, None)
+    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
 def test_component_crisis_rule_overrides_the_model(component):
@@ -612,6 +627,6 @@ def test_component_gives_a_friend_at_risk_its_own_intent(component):
 
 
 def test_component_veto_can_be_switched_off():
-    component = safety.SafetyNet.create({"patterns": "nlu/safety_patterns.jsonl", "veto": False}, None, None, None)
+    component = SafetyNet.create({"patterns": "nlu/safety_patterns.jsonl", "veto": False}, None, None, None)
     [message] = component.process([_message("this test is gonna kill me lol", SELF_HARM)])
     assert message.get("intent")["name"] == SELF_HARM

@@ -10,7 +10,8 @@ with symptoms, and other languages (informal, romanised, first person, without d
 
 import pytest
 
-from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyNet, SafetyRules, normalise
+from bot.rasa_ext.safety_net import SafetyNet
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, normalise
 from bot.settings import SAFETY_PATTERN_FILES
 
 
@@ -99,7 +100,7 @@ OTHER_LANGUAGES = [
 ]
 
 
-@pytest.mark.parametrize("lang, text, label", OTHER_LANGUAGES, ids=[f"{l}:{t}" for l, t, _ in OTHER_LANGUAGES])
+@pytest.mark.parametrize("lang, text, label", OTHER_LANGUAGES, ids=[f"{code}:{t}" for code, t, _ in OTHER_LANGUAGES])
 def test_crisis_words_in_other_languages(rules, lang, text, label):
     _check(rules, text, label)
 
@@ -142,8 +143,12 @@ def test_traps_do_not_fire(rules, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["can you ring the police without telling me", "is there an adult outside school i could talk to",
-     "my dad makes me do things like homework and tidying", "they told me to kill myself on roblox"],
+    [
+        "can you ring the police without telling me",
+        "is there an adult outside school i could talk to",
+        "my dad makes me do things like homework and tidying",
+        "they told me to kill myself on roblox",
+    ],
 )
 def test_those_false_alarms_veto_a_crisis_prediction(component, text):
     [message] = component.process([_message(text, "immediate_danger")])
@@ -166,6 +171,7 @@ def test_real_crisis_next_to_the_new_idioms_still_fires(rules, text, label):
 
 # --- helpers --------------------------------------------------------------------------------------------------
 
+
 def _message(text, intent, confidence=0.9):
     from rasa.shared.nlu.training_data.message import Message
 
@@ -180,12 +186,20 @@ def component():
     return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
-@pytest.mark.parametrize("text", ["done. took them all.", "i already did it with my mums pills",
-                                  "ive already done it the paracetamol. im so scared"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "done. took them all.",
+        "i already did it with my mums pills",
+        "ive already done it the paracetamol. im so scared",
+    ],
+)
 def test_already_done_it_with_pills_is_already_hurt(rules, text):
     _check(rules, text, ALREADY_HURT)
 
 
-@pytest.mark.parametrize("text", ["took them all to the cinema yesterday", "he took it all back", "i already did it, my homework"])
+@pytest.mark.parametrize(
+    "text", ["took them all to the cinema yesterday", "he took it all back", "i already did it, my homework"]
+)
 def test_taking_them_all_somewhere_is_no_crisis(rules, text):
     assert rules.check(text).label is None

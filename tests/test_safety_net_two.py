@@ -6,11 +6,10 @@ The phrasings are the safety helper's own, written from the issues' descriptions
 
 import pytest
 
-from bot.languages import checkout_words, is_unreadable
-from bot.normalise import fold, strip_accents, unmask_lookalikes
-from bot.safety import (
-    ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyNet, SafetyRules, _known, normalise,
-)
+from bot.rasa_ext.safety_net import SafetyNet
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, _known, normalise
+from bot.safety.languages import checkout_words, is_unreadable
+from bot.safety.normalise import fold, strip_accents, unmask_lookalikes
 from bot.settings import SAFETY_PATTERN_FILES
 
 
@@ -56,8 +55,12 @@ def test_about_to_is_still_self_harm(rules, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["i took too many photos at the party", "my nose wont stop bleeding", "i never overdosed",
-     "i took two paracetamol for my period pain"],
+    [
+        "i took too many photos at the party",
+        "my nose wont stop bleeding",
+        "i never overdosed",
+        "i took two paracetamol for my period pain",
+    ],
 )
 def test_already_hurt_traps(rules, text):
     assert rules.check(text).label is None, text
@@ -96,8 +99,12 @@ def test_abuse_fires(rules, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["my mum makes me do my homework", "me and my brother have our secret handshake", "your message really touched me",
-     "he never touched me, he just keeps asking for pics"],
+    [
+        "my mum makes me do my homework",
+        "me and my brother have our secret handshake",
+        "your message really touched me",
+        "he never touched me, he just keeps asking for pics",
+    ],
 )
 def test_abuse_traps(rules, text):
     assert rules.check(text).label is None, (text, rules.check(text).pattern)
@@ -152,7 +159,7 @@ OTHER_LANGUAGES = [
 ]
 
 
-@pytest.mark.parametrize("lang, text, label", OTHER_LANGUAGES, ids=[f"{l}:{t}" for l, t, _ in OTHER_LANGUAGES])
+@pytest.mark.parametrize("lang, text, label", OTHER_LANGUAGES, ids=[f"{code}:{t}" for code, t, _ in OTHER_LANGUAGES])
 def test_crisis_words_in_other_languages(rules, lang, text, label):
     assert rules.check(text).label == label
 
@@ -161,15 +168,36 @@ def test_the_language_file_covers_sixteen_languages_with_sources():
     import json
 
     rows = [json.loads(line) for line in SAFETY_PATTERN_FILES[1].read_text(encoding="utf-8").splitlines() if line]
-    assert {row["lang"] for row in rows} >= {"pl", "ur", "pa", "bn", "gu", "ar", "ro", "pt", "es", "so", "tr", "lt",
-                                             "cy", "uk", "ru", "fr"}
+    assert {row["lang"] for row in rows} >= {
+        "pl",
+        "ur",
+        "pa",
+        "bn",
+        "gu",
+        "ar",
+        "ro",
+        "pt",
+        "es",
+        "so",
+        "tr",
+        "lt",
+        "cy",
+        "uk",
+        "ru",
+        "fr",
+    }
     assert all(row["source"] and row["id"].startswith(f"lang_{row['lang']}_") for row in rows)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Привет, как дела? Мне нужна помощь с телефоном", "مرحبا كيف حالك", "hola que tal estas amigo mio",
-     "dzien dobry jak sie masz", "আমার ফোন কাজ করছে না"],
+    [
+        "Привет, как дела? Мне нужна помощь с телефоном",
+        "مرحبا كيف حالك",
+        "hola que tal estas amigo mio",
+        "dzien dobry jak sie masz",
+        "আমার ফোন কাজ করছে না",
+    ],
 )
 def test_messages_the_bot_cannot_read_get_not_english(component, text):
     [message] = component.process([_message(text, "affirm", 0.275)])
@@ -177,7 +205,8 @@ def test_messages_the_bot_cannot_read_get_not_english(component, text):
 
 
 @pytest.mark.parametrize(
-    "text", ["hi", "lol", "omg he keeps asking for pics", "wyd", "he sent me a pic on snap", "ok", "hola", "🙂🙂"],
+    "text",
+    ["hi", "lol", "omg he keeps asking for pics", "wyd", "he sent me a pic on snap", "ok", "hola", "🙂🙂"],
 )
 def test_english_and_short_messages_are_readable(rules, text):
     assert not rules.check(text).unreadable, text
@@ -220,8 +249,12 @@ def test_false_alarms_veto_a_crisis_prediction(component, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["he's in my year and he's outside my house", "he's 5 mins away", "i want to delete myself",
-     "i deleted all my accounts and said bye to everyone"],
+    [
+        "he's in my year and he's outside my house",
+        "he's 5 mins away",
+        "i want to delete myself",
+        "i deleted all my accounts and said bye to everyone",
+    ],
 )
 def test_real_danger_next_to_those_words_is_not_vetoed(component, text):
     [message] = component.process([_message(text, "immediate_danger")])
@@ -229,6 +262,7 @@ def test_real_danger_next_to_those_words_is_not_vetoed(component, text):
 
 
 # --- 5. Normalisation before the net (issue 14 item 4) --------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text, plain",
@@ -248,7 +282,8 @@ def test_normalise_undoes_disguised_letters(text, plain):
 
 
 @pytest.mark.parametrize(
-    "text", ["і wаnt tо dіе", "í ẃáńt́ t́ó d́íé", "ｉ ｗａｎｔ ｔｏ ｄｉｅ", "I WАNT TО DІЕ", "і want to kіll mysеlf"],
+    "text",
+    ["і wаnt tо dіе", "í ẃáńt́ t́ó d́íé", "ｉ ｗａｎｔ ｔｏ ｄｉｅ", "I WАNT TО DІЕ", "і want to kіll mysеlf"],
 )
 def test_disguised_crisis_fires(rules, text):
     assert rules.check(text).label == SELF_HARM, normalise(text)
@@ -304,6 +339,7 @@ def test_a_long_story_with_no_crisis_does_not_fire(rules):
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
+
 
 def _message(text, intent, confidence=0.9):
     from rasa.shared.nlu.training_data.message import Message

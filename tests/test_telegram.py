@@ -9,12 +9,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from fake_telegram import FakeTelegram
+from helpers import InProcessEngine
 
 from bot.channels import telegram as tg
 from bot.privacy import Pseudonymiser
 from bot.stats import Stats
-from fake_telegram import FakeTelegram
-from helpers import InProcessEngine
 
 TOKEN = "4839574812:AAF-canary-token-never-logged_XyZ"
 ALICE, BOB = 1001, 2002
@@ -124,8 +124,9 @@ async def test_a_concern_naming_an_app_gets_that_apps_steps(fake, bot):
 
 async def test_a_button_press_is_answered_removed_and_routed(fake, bot, caplog):
     await fake.send_text(ALICE, "how do i block someone")
-    menu = await fake.wait_for(lambda: next(
-        (m for m in fake.bot_messages(ALICE) if "Instagram" in m.keyboard_titles()), None))
+    menu = await fake.wait_for(
+        lambda: next((m for m in fake.bot_messages(ALICE) if "Instagram" in m.keyboard_titles()), None)
+    )
     await fake.settle(0.3)
     # Callback data is a short index, whatever the payload's length (Telegram's limit is 64 bytes).
     assert all(len(d.encode()) <= 64 for d in menu.keyboard_data())
@@ -138,8 +139,12 @@ async def test_a_button_press_is_answered_removed_and_routed(fake, bot, caplog):
     assert answered == [query]
     assert fake.chat(ALICE).alive[menu.message_id].reply_markup is None, "the pressed keyboard is removed"
     # The press is acknowledged and its keyboard removed before the engine's answer is sent.
-    order = [c.method for c in fake.calls if c.method in ("answerCallbackQuery", "editMessageReplyMarkup")
-             or (c.method == "sendMessage" and "On Instagram" in c.params.get("text", ""))]
+    order = [
+        c.method
+        for c in fake.calls
+        if c.method in ("answerCallbackQuery", "editMessageReplyMarkup")
+        or (c.method == "sendMessage" and "On Instagram" in c.params.get("text", ""))
+    ]
     assert order == ["answerCallbackQuery", "editMessageReplyMarkup", "sendMessage"]
 
     # The same (stale) button pressed again: answered, but not routed a second time.
@@ -196,7 +201,7 @@ async def test_voice_stickers_emoji_and_edits_are_handled(fake, bot, caplog):
     assert "Pick the one closest" in fake.bot_text(ALICE, sent)
     assert sent in fake.chat(ALICE).alive, "stickers come from public packs: not deleted"
 
-    sent = await fake.send_text(ALICE, "\U0001F622\U0001F622")
+    sent = await fake.send_text(ALICE, "\U0001f622\U0001f622")
     await fake.wait_for_replies(ALICE, sent)
     assert "Pick the one closest" in fake.bot_text(ALICE, sent)
 
@@ -343,9 +348,16 @@ async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(fake, en
     try:
         registered = fake.calls_to("setWebhook")[0].params
         assert registered["url"] == url and registered["secret_token"] == "right-Secret_1"
-        update = {"update_id": 99, "message": {
-            "message_id": 1, "date": int(time.time()), "text": "hi",
-            "chat": {"id": ALICE, "type": "private"}, "from": {"id": ALICE, "is_bot": False, "first_name": "Y"}}}
+        update = {
+            "update_id": 99,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "text": "hi",
+                "chat": {"id": ALICE, "type": "private"},
+                "from": {"id": ALICE, "is_bot": False, "first_name": "Y"},
+            },
+        }
         assert await fake.post_to_webhook(update, "wrong-secret") == 403
         assert await fake.post_to_webhook(update, None) == 403
         await asyncio.sleep(0.3)

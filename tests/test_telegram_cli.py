@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
+from fake_telegram import FakeTelegram
 
 from bot.channels import telegram as tg
 from bot.channels.telegram import app as telegram_app
 from bot.cli import main
-from fake_telegram import FakeTelegram
 
 TOKEN = "5550001112:AAH-cli-canary-token_never-printed"
 SECRET_PART = TOKEN.split(":")[1]
@@ -85,12 +85,22 @@ def test_a_rejected_token_is_reported_without_printing_it(engine, monkeypatch, t
 
 async def test_signpost_telegram_answers_and_stops_cleanly_on_sigterm(tmp_path):
     signpost = Path(sys.executable).parent / "signpost"
-    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "SIGNPOST_STATS_DB": str(tmp_path / "stats.db"), "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path)}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "SIGNPOST_STATS_DB": str(tmp_path / "stats.db"),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     async with FakeTelegram(TOKEN) as fake:
         process = await asyncio.create_subprocess_exec(
-            str(signpost), "telegram", "--api-url", fake.base_url, env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            str(signpost),
+            "telegram",
+            "--api-url",
+            fake.base_url,
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             await fake.wait_for(lambda: fake.calls_to("getUpdates"), timeout=180)
@@ -115,8 +125,7 @@ def test_the_telegram_process_does_not_load_rasa():
     assert out.split() == ["False", "False"]
 
 
-def test_telegrams_reason_is_named_and_no_session_is_left_open_on_a_failed_start(monkeypatch, tmp_path, capsys,
-                                                                                   caplog):
+def test_telegrams_reason_is_named_and_no_session_is_left_open_on_a_failed_start(monkeypatch, tmp_path, capsys, caplog):
     import gc
     import socket
 

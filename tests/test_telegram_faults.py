@@ -10,12 +10,12 @@ import time
 import uuid
 
 import pytest
-
-from bot.channels import telegram as tg
-from bot.replies import Reply
 from fake_telegram import FakeTelegram
 from helpers import InProcessEngine
 from test_telegram import ALICE, BOB, TOKEN, free_port, start_bot, stats  # noqa: F401 (a fixture)
+
+from bot.channels import telegram as tg
+from bot.replies import Reply
 
 CRISIS = "i want to die"
 
@@ -36,11 +36,20 @@ async def polling(fake, engine, stats):
 
 def old_poll(chat_id, canary):
     """A private message holding a poll in an older Bot API shape (python-telegram-bot 22 can't read it)."""
-    return {"message": {
-        "message_id": 900, "date": int(time.time()), "chat": {"id": chat_id, "type": "private", "first_name": canary},
-        "from": {"id": chat_id, "is_bot": False, "first_name": canary},
-        "poll": {"id": "p1", "question": f"{canary} question", "options": [{"text": canary, "voter_count": 0}],
-                 "is_closed": False}}}
+    return {
+        "message": {
+            "message_id": 900,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": canary},
+            "from": {"id": chat_id, "is_bot": False, "first_name": canary},
+            "poll": {
+                "id": "p1",
+                "question": f"{canary} question",
+                "options": [{"text": canary, "voter_count": 0}],
+                "is_closed": False,
+            },
+        }
+    }
 
 
 async def test_an_update_the_library_cant_read_is_skipped_and_other_chats_are_answered(fake, polling, caplog):
@@ -56,8 +65,10 @@ async def test_an_update_the_library_cant_read_is_skipped_and_other_chats_are_an
     assert len(fake.calls_to("getUpdates")) < 20, "the unreadable batch is not fetched again and again"
     skipped = [r.getMessage() for r in caplog.records if "Skipped update" in r.getMessage()]
     ids = [u["update_id"] for u in fake.raw_updates[:2]]
-    assert skipped == [f"Skipped update {ids[0]} (message): it could not be read (TypeError).",
-                       f"Skipped update {ids[1]} (poll): it could not be read (TypeError)."]
+    assert skipped == [
+        f"Skipped update {ids[0]} (message): it could not be read (TypeError).",
+        f"Skipped update {ids[1]} (poll): it could not be read (TypeError).",
+    ]
     assert canary not in caplog.text and canary[7:23] not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL]
 
@@ -126,8 +137,9 @@ LIMITS = tg.WebhookLimits(header_timeout=1.0, body_timeout=1.0, idle_timeout=2.0
 async def webhook(fake, engine, stats):
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    signpost, stop, task = await start_bot(fake, engine, stats, webhook=(url, "right-Secret_1", "127.0.0.1", port),
-                                           limits=LIMITS)
+    signpost, stop, task = await start_bot(
+        fake, engine, stats, webhook=(url, "right-Secret_1", "127.0.0.1", port), limits=LIMITS
+    )
     yield port
     stop.set()
     await asyncio.wait_for(task, 30)
@@ -147,7 +159,7 @@ def closed(s):
     s.settimeout(0.01)
     try:
         return s.recv(1) == b""
-    except socket.timeout:
+    except TimeoutError:
         return False
     except OSError:
         return True
@@ -168,8 +180,13 @@ async def test_half_open_connections_never_keep_a_real_update_out(fake, webhook)
 
 
 async def test_a_slow_body_is_cut_off_and_an_unreadable_update_is_skipped_with_200(fake, webhook, caplog):
-    slow = await asyncio.to_thread(half_open, webhook, 1, b"POST /telegram/hook HTTP/1.1\r\nContent-Length: 100\r\n"
-                                   b"X-Telegram-Bot-Api-Secret-Token: right-Secret_1\r\n\r\n{")
+    slow = await asyncio.to_thread(
+        half_open,
+        webhook,
+        1,
+        b"POST /telegram/hook HTTP/1.1\r\nContent-Length: 100\r\n"
+        b"X-Telegram-Bot-Api-Secret-Token: right-Secret_1\r\n\r\n{",
+    )
     await asyncio.sleep(LIMITS.body_timeout + 0.5)
     assert closed(slow[0])
     slow[0].close()

@@ -4,8 +4,11 @@ import asyncio
 import io
 import re
 
-from bot import training
+import pytest
+
+from bot import model_files
 from bot.engine import Engine
+from bot.tools import training
 
 SAMPLE = [
     "someone on snap keeps asking me for nudes",
@@ -30,24 +33,25 @@ def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatc
     nlu = tmp_path / "nlu"
     nlu.mkdir()
     (nlu / "a.yml").write_text("nlu: []\n")
-    monkeypatch.setattr(training, "NLU_DIR", nlu)
-    monkeypatch.setattr(training, "RESPONSES_DIR", nlu)
-    monkeypatch.setattr(training, "ROOT", tmp_path)
-    monkeypatch.setattr(training, "CONFIG", nlu / "a.yml")
-    before = training.fingerprint()
+    monkeypatch.setattr(model_files, "NLU_DIR", nlu)
+    monkeypatch.setattr(model_files, "RESPONSES_DIR", nlu)
+    monkeypatch.setattr(model_files, "ROOT", tmp_path)
+    monkeypatch.setattr(model_files, "CONFIG", nlu / "a.yml")
+    before = model_files.fingerprint()
     (nlu / "a.yml").write_text("nlu: [x]\n")
-    assert training.fingerprint() != before
+    assert model_files.fingerprint() != before
     # The code of a trained component is an input too.
-    component = tmp_path / training.TRAINED_COMPONENTS[0]
+    component = tmp_path / model_files.TRAINED_COMPONENTS[0]
     component.parent.mkdir(parents=True)
     component.write_text("# v1\n")
-    before = training.fingerprint()
+    before = model_files.fingerprint()
     component.write_text("# v2\n")
-    assert training.fingerprint() != before
+    assert model_files.fingerprint() != before
 
 
+@pytest.mark.slow  # trains a model from scratch
 def test_training_again_gives_the_same_model_and_says_so_quietly(tmp_path, monkeypatch, engine, capfd):
-    monkeypatch.setattr(training, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(model_files, "MODELS_DIR", tmp_path)
     progress = io.StringIO()
     fresh = Engine.load(training.train(force=True, out=progress))
     # One plain line per step (its name, then how long it took), no bars, no colours, nothing else printed.

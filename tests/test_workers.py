@@ -9,8 +9,10 @@ import asyncio
 import multiprocessing
 from collections import Counter
 
+import pytest
+
+from bot.model_files import latest_model
 from bot.stats import MEASURES, Stats
-from bot.training import latest_model
 
 # Button payloads, so the counts don't depend on how the model reads typed words: a greeting, a concern, an app,
 # small talk, a second concern, and the first concern again (counted once per conversation).
@@ -64,6 +66,7 @@ def totals(stats):
     return out
 
 
+@pytest.mark.slow  # two more processes, each loading Rasa and the model
 async def test_two_workers_sharing_one_database_count_exactly(engine, tmp_path):
     # What one conversation counts, from the test session's engine on a database of its own.
     with Stats(tmp_path / "one.db") as alone:
@@ -81,8 +84,9 @@ async def test_two_workers_sharing_one_database_count_exactly(engine, tmp_path):
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     readies = [context.Event() for _ in range(2)]
-    workers = [context.Process(target=_worker, args=(str(latest_model()), shared, readies[i], start, i))
-               for i in range(2)]
+    workers = [
+        context.Process(target=_worker, args=(str(latest_model()), shared, readies[i], start, i)) for i in range(2)
+    ]
     for worker in workers:
         worker.start()
     try:

@@ -70,13 +70,11 @@ class _Problem:
                     for key in keys:
                         index = len(self.cells)
                         self.cells.append(CellRef(m, key, period))
-                        for k in (range(len(margin.keys)) if key == TOTAL_KEY else [key]):
+                        for k in range(len(margin.keys)) if key == TOTAL_KEY else [key]:
                             for w in range(period.first, period.last + 1):
                                 rows.append(index)
                                 cols.append(self.base[m] + k * self.weeks + w)
-        self.incidence = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(self.cells), self.n)
-        )
+        self.incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(self.cells), self.n))
         true_counts = self.incidence @ self.truth
         self.shown = [primary(int(round(v))) for v in true_counts]
         self.bounds = [interval(cell) for cell in self.shown]
@@ -101,33 +99,40 @@ class _Problem:
         constraints = [LinearConstraint(self.incidence[index], lower, upper)]
         if self.equal is not None:
             constraints.append(LinearConstraint(self.equal, 0.0, 0.0))
-        result = milp(c=objective, constraints=constraints, integrality=np.ones(self.n),
-                      bounds=Bounds(0.0, np.inf))
+        result = milp(c=objective, constraints=constraints, integrality=np.ones(self.n), bounds=Bounds(0.0, np.inf))
         if result.status != 0 or result.x is None:
             return None
         return np.rint(result.x)
 
 
-def protect(margins: Sequence[Margin], counts: Sequence[np.ndarray],
-            periods: Dict[str, List[Period]]) -> Dict[CellRef, Cell]:
+def protect(
+    margins: Sequence[Margin], counts: Sequence[np.ndarray], periods: Dict[str, List[Period]]
+) -> Dict[CellRef, Cell]:
     """Every released number of one measure: primary protection, then whatever must be withheld.
 
     `counts[m]` is view m's weekly counts, keys down and weeks across; every view adds up to the same weekly totals.
     """
     problem = _Problem(margins, counts, periods)
-    hideable = {i for i, c in enumerate(problem.cells)
-                if not (c.margin == 0 and c.key != TOTAL_KEY and c.period.kind == "week")}
+    hideable = {
+        i for i, c in enumerate(problem.cells) if not (c.margin == 0 and c.key != TOTAL_KEY and c.period.kind == "week")
+    }
     released: Set[int] = set(range(len(problem.cells)))
     small = [i for i in released if problem.shown[i].shown == SMALL]
     # A "<10" made of two or more counts that are each at least 1 can't be 1: withhold it without a programme.
-    weekly_low = {(c.margin, c.key, c.period.first): problem.bounds[i][0]
-                  for i, c in enumerate(problem.cells) if c.period.kind == "week" and c.key != TOTAL_KEY}
+    weekly_low = {
+        (c.margin, c.key, c.period.first): problem.bounds[i][0]
+        for i, c in enumerate(problem.cells)
+        if c.period.kind == "week" and c.key != TOTAL_KEY
+    }
     for i in small:
         ref = problem.cells[i]
         if i in hideable and (ref.period.kind != "week" or ref.key == TOTAL_KEY):
             keys = range(len(margins[ref.margin].keys)) if ref.key == TOTAL_KEY else [ref.key]
-            low = sum(weekly_low.get((ref.margin, k, w), 0) for k in keys
-                      for w in range(ref.period.first, ref.period.last + 1))
+            low = sum(
+                weekly_low.get((ref.margin, k, w), 0)
+                for k in keys
+                for w in range(ref.period.first, ref.period.last + 1)
+            )
             if low >= 2:
                 released.discard(i)
     small = [i for i in small if i in released]
@@ -268,8 +273,12 @@ class _Swaps:
             # key k in week v moves by -d; some other key j moves by -d in week w and +d in week v
             if not low[k, v] <= x[k, v] - d <= high[k, v]:
                 continue
-            fits = ((low[:, w] <= x[:, w] - d) & (x[:, w] - d <= high[:, w])
-                    & (low[:, v] <= x[:, v] + d) & (x[:, v] + d <= high[:, v]))
+            fits = (
+                (low[:, w] <= x[:, w] - d)
+                & (x[:, w] - d <= high[:, w])
+                & (low[:, v] <= x[:, v] + d)
+                & (x[:, v] + d <= high[:, v])
+            )
             fits[k] = False
             if fits.any():
                 return True

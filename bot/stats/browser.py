@@ -38,8 +38,17 @@ def demo_export(folder: Path) -> Path:
     from bot.stats import Stats, export
 
     rng = random.Random(15)
-    weights = {"asked_for_nudes": 6, "sextortion": 4, "unknown_contact": 3, "image_shared": 2, "friend_worried": 2,
-               "block_report_help": 3, "sent_nude_worried": 1, "self_harm": 1, "received_nude": 1}
+    weights = {
+        "asked_for_nudes": 6,
+        "sextortion": 4,
+        "unknown_contact": 3,
+        "image_shared": 2,
+        "friend_worried": 2,
+        "block_report_help": 3,
+        "sent_nude_worried": 1,
+        "self_harm": 1,
+        "received_nude": 1,
+    }
     apps = ["snapchat", "instagram", "tiktok", "discord", "roblox", "whatsapp"]
     with Stats(folder / "demo-live.db") as live:
         day = DEMO_START
@@ -47,8 +56,13 @@ def demo_export(folder: Path) -> Path:
             for _ in range(rng.randint(1, 6)):
                 concern = rng.choices(list(weights), list(weights.values()))[0]
                 failures = [("not_understood", concern, rng.randint(1, 5))] if rng.random() < 0.25 else []
-                live.record(concerns=[concern], platforms=[rng.choice(apps)] if rng.random() < 0.6 else [],
-                            outcomes=["childline_shown"], day=day, failures=failures)
+                live.record(
+                    concerns=[concern],
+                    platforms=[rng.choice(apps)] if rng.random() < 0.6 else [],
+                    outcomes=["childline_shown"],
+                    day=day,
+                    failures=failures,
+                )
             day += timedelta(days=1)
         return export(live, folder / "moderators.db", today=DEMO_TODAY)
 
@@ -67,8 +81,14 @@ def running_dashboard(db_path: Path, password_hash: Optional[str] = None) -> Ite
     from bot.stats.dashboard import make_datasette
 
     port = _free_port()
-    config = uvicorn.Config(make_datasette(db_path, password_hash).app(), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on", ws="none")
+    config = uvicorn.Config(
+        make_datasette(db_path, password_hash).app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws="none",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -88,9 +108,18 @@ def _run(args: List[str], timeout: float = 90) -> subprocess.CompletedProcess:
     if browser is None:
         raise FileNotFoundError("chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="signpost-chromium-") as profile:
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                   "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
-                   "--virtual-time-budget=8000", *args]
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-extensions",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=8000",
+            *args,
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 

@@ -113,8 +113,10 @@ def serve(db_path: Optional[Union[str, Path]] = None, host: str = "127.0.0.1", p
 
     password_hash = os.environ.get(PASSWORD_HASH_ENV, "").strip() or None
     if host not in LOCAL_HOSTS and not password_hash:
-        raise DashboardError(f"--host {host} lets other machines in: set {PASSWORD_HASH_ENV} first "
-                             "(`signpost dashboard-password`, see docs/dashboard.md)")
+        raise DashboardError(
+            f"--host {host} lets other machines in: set {PASSWORD_HASH_ENV} first "
+            "(`signpost dashboard-password`, see docs/dashboard.md)"
+        )
     with served_database(db_path) as path:
         ds = make_datasette(path, password_hash)
         login = " (log in as moderator)" if password_hash else ""

@@ -98,6 +98,7 @@ def asgi_wrapper(datasette: Any):
                 allowed = path in names and all(sql in dashboard_queries(datasette) for sql in query["sql"])
                 if not allowed:
                     return await _refuse(send, 403, "own SQL is not allowed", path, method)
+
             async def logged_send(message: Any) -> None:
                 if message.get("type") == "http.response.start" and message.get("status", 200) >= 400:
                     # One line per error, whatever answered it: the method, the path (never the query) and status.
@@ -145,14 +146,25 @@ def handle_exception(datasette: Any, request: Any, exception: BaseException):
         status = _status(request, exception)  # the wrapper above logs the one line
         if isinstance(exception, Forbidden) and _login_wanted(datasette, request):
             return Response.redirect(datasette.urls.path("/-/login"))
-        message = {400: "Bad request: this address or one of its options isn't right.",
-                   403: "Not allowed.", 404: "Not found."}.get(status, "Something went wrong.")
+        message = {
+            400: "Bad request: this address or one of its options isn't right.",
+            403: "Not allowed.",
+            404: "Not found.",
+        }.get(status, "Something went wrong.")
         if request.path.split("?")[0].endswith(".json"):
             return Response.json({"ok": False, "error": message, "status": status}, status=status)
         template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
-        html = await template.render_async({"ok": False, "error": message, "status": status, "title": None,
-                                            "urls": datasette.urls, "app_css_hash": datasette.app_css_hash(),
-                                            "menu_links": lambda: []})
+        html = await template.render_async(
+            {
+                "ok": False,
+                "error": message,
+                "status": status,
+                "title": None,
+                "urls": datasette.urls,
+                "app_css_hash": datasette.app_css_hash(),
+                "menu_links": lambda: [],
+            }
+        )
         return Response.html(html, status=status)
 
     return inner

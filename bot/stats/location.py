@@ -33,6 +33,8 @@ def checked_path(path: Path, create: bool) -> Path:
         if path == default_stats_db():
             folder.mkdir(parents=True, exist_ok=True)
         else:
-            raise StatsLocationError(f"can't make the statistics database {path}: the folder {folder} does not "
-                                     "exist (check SIGNPOST_STATS_DB)")
+            raise StatsLocationError(
+                f"can't make the statistics database {path}: the folder {folder} does not "
+                "exist (check SIGNPOST_STATS_DB)"
+            )
     return path

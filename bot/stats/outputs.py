@@ -38,8 +38,10 @@ def finest_note(rel: Release) -> str:
         return f"The {PERIOD_NAMES[rel.period]} is the finest period that shows numbers ({THRESHOLD} or more)."
     if PERIODS.index(rel.finest) < PERIODS.index(rel.period):
         return f"The finest period that shows numbers is the {PERIOD_NAMES[rel.finest]} (`--period {rel.finest}`)."
-    return (f"Every {PERIOD_NAMES[rel.period]}'s counts are 0, under {THRESHOLD} or held back: the finest period "
-            f"that shows numbers is the {PERIOD_NAMES[rel.finest]} (`--period {rel.finest}`).")
+    return (
+        f"Every {PERIOD_NAMES[rel.period]}'s counts are 0, under {THRESHOLD} or held back: the finest period "
+        f"that shows numbers is the {PERIOD_NAMES[rel.finest]} (`--period {rel.finest}`)."
+    )
 
 
 def format_table(rel: Release) -> str:
@@ -52,8 +54,11 @@ def format_table(rel: Release) -> str:
     lines = ["  ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     for row in rows:
         lines.append("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
-    lines += ["", f"{SMALL}: {WHY[SMALL]}; {HIDDEN}: {WHY[HIDDEN]}; others rounded to the nearest {BASE}.",
-              finest_note(rel)]
+    lines += [
+        "",
+        f"{SMALL}: {WHY[SMALL]}; {HIDDEN}: {WHY[HIDDEN]}; others rounded to the nearest {BASE}.",
+        finest_note(rel),
+    ]
     return "\n".join(lines)
 
 
@@ -67,14 +72,27 @@ def write_csv(rel: Release, path: Union[str, Path]) -> None:
         writer.writerow(CSV_COLUMNS)
         for row in rel.long_rows():
             reason = {SMALL: "under 10", HIDDEN: "hidden"}.get(row["suppressed"], "")
-            writer.writerow([row["period_kind"], row["period"], row["period_start"], row["period_end"], row["key"],
-                             row["label"], "" if row["value"] is None else row["value"], reason])
+            writer.writerow(
+                [
+                    row["period_kind"],
+                    row["period"],
+                    row["period_start"],
+                    row["period_end"],
+                    row["key"],
+                    row["label"],
+                    "" if row["value"] is None else row["value"],
+                    reason,
+                ]
+            )
 
 
 def chart_figure(rel: Release) -> Any:
     """Small multiples, one per key, all on one y-scale; numbers not shown are gaps, marked and explained."""
-    if not rel.periods or all(cell.value in (None, 0) for _, _, cell in rel.cells()) and not any(
-            cell.suppressed for _, _, cell in rel.cells()):
+    if (
+        not rel.periods
+        or all(cell.value in (None, 0) for _, _, cell in rel.cells())
+        and not any(cell.suppressed for _, _, cell in rel.cells())
+    ):
         raise NoData(f"Nothing to chart: no {rel.measure} counted in any complete {PERIOD_NAMES[rel.period]} yet.")
     with warnings.catch_warnings():
         # This matplotlib calls pyparsing functions that newer pyparsing marks as deprecated.
@@ -88,8 +106,9 @@ def chart_figure(rel: Release) -> Any:
     keys = rel.keys
     cols = 4
     rows = math.ceil(len(keys) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 3.4, rows * 2.5 + 1.2), sharex=True, sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cols * 3.4, rows * 2.5 + 1.2), sharex=True, sharey=True, squeeze=False
+    )
     x = [p.start for p in rel.periods]
     top = max([cell.value or 0 for _, key, cell in rel.cells() if key in keys] + [THRESHOLD])
     for index, ax in enumerate(axes.flat):
@@ -97,14 +116,23 @@ def chart_figure(rel: Release) -> Any:
             ax.axis("off")
             continue
         cells = [rel.rows[p.id][index] for p in rel.periods]
-        ax.plot(x, [math.nan if c.value is None else c.value for c in cells], marker="o", markersize=3,
-                color="tab:blue")
+        ax.plot(
+            x, [math.nan if c.value is None else c.value for c in cells], marker="o", markersize=3, color="tab:blue"
+        )
         # A "<10" is a gap in the line with a pale bar where it lies (1 to 9); a held-back number, a cross.
         small_at = [xi for xi, c in zip(x, cells) if c.shown == SMALL]
         ax.vlines(small_at, 1, THRESHOLD - 1, colors="0.55", linewidth=4, alpha=0.35, zorder=1)
         hidden_at = [xi for xi, c in zip(x, cells) if c.shown == HIDDEN]
-        ax.scatter(hidden_at, [0.03] * len(hidden_at), marker="x", s=30, color="tab:red", zorder=3,
-                   transform=ax.get_xaxis_transform(), clip_on=False)
+        ax.scatter(
+            hidden_at,
+            [0.03] * len(hidden_at),
+            marker="x",
+            s=30,
+            color="tab:red",
+            zorder=3,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
         ax.set_title(label(keys[index]), fontsize=9)
         ax.grid(axis="y", color="0.9")
         ax.tick_params(labelsize=7)
@@ -122,8 +150,10 @@ def chart_figure(rel: Release) -> Any:
         Line2D([], [], color="tab:red", marker="x", linestyle="", label=f"gap, cross: {WHY[HIDDEN]}"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=1, fontsize=8, frameon=False)
-    fig.suptitle(f"Signpost: {rel.measure.replace('_', ' ')} per {PERIOD_NAMES[rel.period]} "
-                 f"(same scale in every panel)", fontsize=11)
+    fig.suptitle(
+        f"Signpost: {rel.measure.replace('_', ' ')} per {PERIOD_NAMES[rel.period]} (same scale in every panel)",
+        fontsize=11,
+    )
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     return fig
 
@@ -156,8 +186,18 @@ def export(stats: Stats, path: Union[str, Path], today: Optional[date] = None) -
         with out.atomic():
             for name in RELEASE_TABLES:
                 out[name].create(
-                    {"period_kind": str, "period": str, "period_start": str, "period_end": str, "period_label": str,
-                     "key": str, "label": str, "shown": str, "value": int, "suppressed": str},
+                    {
+                        "period_kind": str,
+                        "period": str,
+                        "period_start": str,
+                        "period_end": str,
+                        "period_label": str,
+                        "key": str,
+                        "label": str,
+                        "shown": str,
+                        "value": int,
+                        "suppressed": str,
+                    },
                     pk=("period", "key"),
                     not_null={"period_kind", "period", "period_start", "period_end", "key", "shown"},
                 )
@@ -168,17 +208,28 @@ def export(stats: Stats, path: Union[str, Path], today: Optional[date] = None) -
             out["release"].create(
                 {"released_on": str, "first_week": str, "last_week": str, "threshold": int, "rounding": int}
             )
-            out["release"].insert({"released_on": today.isoformat(), "first_week": weeks[0] if weeks else None,
-                                   "last_week": weeks[-1] if weeks else None, "threshold": THRESHOLD,
-                                   "rounding": BASE})
+            out["release"].insert(
+                {
+                    "released_on": today.isoformat(),
+                    "first_week": weeks[0] if weeks else None,
+                    "last_week": weeks[-1] if weeks else None,
+                    "threshold": THRESHOLD,
+                    "rounding": BASE,
+                }
+            )
             out["finest_period"].create({"table_name": str, "period_kind": str, "note": str}, pk="table_name")
             out["finest_period"].insert_all(
-                {"table_name": name, "period_kind": PERIOD_NAMES[rel.finest] if rel.finest else None,
-                 "note": finest_summary(rel.finest)} for name, rel in finest.items()
+                {
+                    "table_name": name,
+                    "period_kind": PERIOD_NAMES[rel.finest] if rel.finest else None,
+                    "note": finest_summary(rel.finest),
+                }
+                for name, rel in finest.items()
             )
             out["period_kinds"].create({"period_kind": str, "position": int}, pk="period_kind")
-            out["period_kinds"].insert_all({"period_kind": PERIOD_NAMES[k], "position": i}
-                                           for i, k in enumerate(PERIODS))
+            out["period_kinds"].insert_all(
+                {"period_kind": PERIOD_NAMES[k], "position": i} for i, k in enumerate(PERIODS)
+            )
     finally:
         out.close()
     return path

@@ -80,6 +80,7 @@ class Period:
     @property
     def label(self) -> str:
         """What a moderator reads, for example "week of 26 Oct 2026" or "month of 26 Oct - 22 Nov 2026"."""
+
         def day(d: date) -> str:
             return f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}"
 

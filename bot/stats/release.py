@@ -156,8 +156,9 @@ def _weekly_counts(stats: Stats, measure: str, weeks: Sequence[str]) -> List[np.
     return arrays
 
 
-def release_measure(stats: Stats, measure: str, today: Optional[date] = None,
-                    include_current_week: bool = False) -> List[Release]:
+def release_measure(
+    stats: Stats, measure: str, today: Optional[date] = None, include_current_week: bool = False
+) -> List[Release]:
     """Every table of one measure over every kind of period, protected together."""
     today = today or _utc_today()
     first = stats.first_day()
@@ -181,8 +182,9 @@ def release_measure(stats: Stats, measure: str, today: Optional[date] = None,
     return out
 
 
-def release(stats: Stats, measure: str, period: str = "week", today: Optional[date] = None,
-            include_current_week: bool = False) -> Release:
+def release(
+    stats: Stats, measure: str, period: str = "week", today: Optional[date] = None, include_current_week: bool = False
+) -> Release:
     """One released table: `measure` is a measure ("concerns") or one of its tables ("failures_by_turn")."""
     if period not in PERIODS:
         raise ValueError(f"period is one of {', '.join(PERIODS)}")

@@ -39,8 +39,9 @@ OUTCOMES = (
 FAILURE_KINDS = ("not_understood", "cant_help")
 FAILURE_CONCERNS = (*CONCERNS, "none")
 FAILURE_TURNS = tuple(range(1, 11))
-FAILURE_KEYS = tuple(f"{kind}|{concern}|{turn}" for kind in FAILURE_KINDS for concern in FAILURE_CONCERNS
-                     for turn in FAILURE_TURNS)
+FAILURE_KEYS = tuple(
+    f"{kind}|{concern}|{turn}" for kind in FAILURE_KINDS for concern in FAILURE_CONCERNS for turn in FAILURE_TURNS
+)
 
 # measure -> (daily table, allowed keys, whether the release has a total per period)
 MEASURES: Dict[str, Tuple[str, Tuple[str, ...], bool]] = {
@@ -77,7 +78,9 @@ def m002_key_day_indexes(db: Database) -> None:
 def m003_failure_daily(db: Database) -> None:
     """Failed answers per day: key "kind|concern|turn", for example "not_understood|sextortion|2"."""
     db["failure_daily"].create(
-        {"day": str, "key": str, "count": int}, pk=("day", "key"), not_null={"day", "key", "count"},
+        {"day": str, "key": str, "count": int},
+        pk=("day", "key"),
+        not_null={"day", "key", "count"},
         if_not_exists=True,
     )
     db["failure_daily"].create_index(["key", "day"], if_not_exists=True)
@@ -116,8 +119,9 @@ def failure_rows(failures: Iterable[Tuple[str, str, int]], day: Union[None, str,
     return [("failure_daily", _day(day), key) for key in _checked(keys, FAILURE_KEYS, "failures")]
 
 
-def _rows(concerns: Iterable[str], platforms: Iterable[str], outcomes: Iterable[str],
-          day: Union[None, str, date]) -> List[Tuple[str, str, str]]:
+def _rows(
+    concerns: Iterable[str], platforms: Iterable[str], outcomes: Iterable[str], day: Union[None, str, date]
+) -> List[Tuple[str, str, str]]:
     """(table, day, key) for each given concern, app and outcome; unknown keys are refused."""
     today = _day(day)
     return [
@@ -228,8 +232,12 @@ class Stats:
 
     def first_day(self) -> Union[None, date]:
         """The first day with any count in any table (the launch), or None for an empty database."""
-        days = [row[0] for table, _, _ in MEASURES.values()
-                for row in self.db.execute(f"SELECT min(day) FROM [{table}]") if row[0]]
+        days = [
+            row[0]
+            for table, _, _ in MEASURES.values()
+            for row in self.db.execute(f"SELECT min(day) FROM [{table}]")
+            if row[0]
+        ]
         return date.fromisoformat(min(days)) if days else None
 
 

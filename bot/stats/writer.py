@@ -35,11 +35,16 @@ MAX_WAITING_ROWS = 100_000
 def fault(error: BaseException) -> str:
     """What is wrong with the database, in a few words (SQLite's messages carry no data, but are not shown)."""
     text = str(error).lower()
-    for words, name in (("locked", "locked by another process"), ("busy", "locked by another process"),
-                        ("readonly", "read-only"), ("read-only", "read-only"), ("full", "full (no space left)"),
-                        ("unable to open", "missing (its folder is gone or can't be opened)"),
-                        ("no such file", "missing (its file or folder was removed)"),
-                        ("disk i/o", "failing (disk I/O error)")):
+    for words, name in (
+        ("locked", "locked by another process"),
+        ("busy", "locked by another process"),
+        ("readonly", "read-only"),
+        ("read-only", "read-only"),
+        ("full", "full (no space left)"),
+        ("unable to open", "missing (its folder is gone or can't be opened)"),
+        ("no such file", "missing (its file or folder was removed)"),
+        ("disk i/o", "failing (disk I/O error)"),
+    ):
         if words in text:
             return name
     return f"failing ({type(error).__name__})"
@@ -48,8 +53,15 @@ def fault(error: BaseException) -> str:
 class StatsWriter:
     """Counts in memory at once, written to the statistics database by a thread of their own."""
 
-    def __init__(self, path: Union[str, Path], *, interval: float = 0.2, max_backoff: float = 30.0,
-                 busy_timeout: float = 1.0, opener: Optional[Callable[[Path], Stats]] = None) -> None:
+    def __init__(
+        self,
+        path: Union[str, Path],
+        *,
+        interval: float = 0.2,
+        max_backoff: float = 30.0,
+        busy_timeout: float = 1.0,
+        opener: Optional[Callable[[Path], Stats]] = None,
+    ) -> None:
         self.path = Path(path)
         self.interval = interval
         self.max_backoff = max_backoff
@@ -74,8 +86,11 @@ class StatsWriter:
         with self._lock:
             if len(self._counts) + len(rows) > MAX_WAITING_ROWS:
                 self.refused += sum(rows.values())
-                log.error("Statistics: %d counts refused, %d already waiting for the database.",
-                          sum(rows.values()), self.waiting_unlocked())
+                log.error(
+                    "Statistics: %d counts refused, %d already waiting for the database.",
+                    sum(rows.values()),
+                    self.waiting_unlocked(),
+                )
                 return
             self._counts.update(rows)
         self._wake.set()
@@ -142,8 +157,11 @@ class StatsWriter:
             self._drop_connection()
             state = fault(error)
             if state != self.state:
-                log.error("Statistics database %s: counts are kept in memory (%d waiting) and retried.",
-                          state, sum(snapshot.values()))
+                log.error(
+                    "Statistics database %s: counts are kept in memory (%d waiting) and retried.",
+                    state,
+                    sum(snapshot.values()),
+                )
                 self.state = state
             return False
         with self._lock:

@@ -5,14 +5,43 @@ from bot.channels.telegram.app import ALLOWED_UPDATES, build_application, main, 
 from bot.channels.telegram.chat_memory import DELETE_WINDOW, ChatMemory
 from bot.channels.telegram.handlers import CHANNEL, EXIT_DATA, MAX_DELETE_BATCH, SignpostBot
 from bot.channels.telegram.texts import (
-    COMMANDS, EXIT_PARTLY_TEXT, EXIT_TEXT, PICTURE_TEXT, PLACE_TEXT, PRIVACY_TEXT, START_TEXT, USED_TEXT, VOICE_TEXT,
+    COMMANDS,
+    EXIT_PARTLY_TEXT,
+    EXIT_TEXT,
+    PICTURE_TEXT,
+    PLACE_TEXT,
+    PRIVACY_TEXT,
+    START_TEXT,
+    USED_TEXT,
+    VOICE_TEXT,
 )
 from bot.channels.telegram.updates import PerChatOrder, ReadingBot, forget_contents
 from bot.channels.telegram.webhook import WebhookLimits, WebhookServer
 
 __all__ = [
-    "ALLOWED_UPDATES", "build_application", "main", "run_until_signal", "serve", "DELETE_WINDOW", "ChatMemory",
-    "CHANNEL", "EXIT_DATA", "MAX_DELETE_BATCH", "SignpostBot", "COMMANDS", "EXIT_PARTLY_TEXT", "EXIT_TEXT",
-    "PICTURE_TEXT", "PLACE_TEXT", "PRIVACY_TEXT", "START_TEXT", "USED_TEXT", "VOICE_TEXT", "PerChatOrder",
-    "ReadingBot", "forget_contents", "WebhookLimits", "WebhookServer",
+    "ALLOWED_UPDATES",
+    "build_application",
+    "main",
+    "run_until_signal",
+    "serve",
+    "DELETE_WINDOW",
+    "ChatMemory",
+    "CHANNEL",
+    "EXIT_DATA",
+    "MAX_DELETE_BATCH",
+    "SignpostBot",
+    "COMMANDS",
+    "EXIT_PARTLY_TEXT",
+    "EXIT_TEXT",
+    "PICTURE_TEXT",
+    "PLACE_TEXT",
+    "PRIVACY_TEXT",
+    "START_TEXT",
+    "USED_TEXT",
+    "VOICE_TEXT",
+    "PerChatOrder",
+    "ReadingBot",
+    "forget_contents",
+    "WebhookLimits",
+    "WebhookServer",
 ]

@@ -23,7 +23,7 @@ from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.texts import COMMANDS
 from bot.channels.telegram.updates import PerChatOrder, ReadingBot
 from bot.channels.telegram.webhook import WebhookServer
-from bot.engine_process import EngineProcess, EngineStartError
+from bot.engine.process import EngineProcess, EngineStartError
 
 ALLOWED_UPDATES = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
 SECRET_TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -32,9 +32,15 @@ TELEGRAM_WEBHOOK_CONNECTIONS = 40  # how many connections Telegram may open to t
 Hook = Callable[[], Awaitable[Any]]
 
 
-def build_application(token: str, signpost: SignpostBot, base_url: Optional[str] = None, webhook: bool = False,
-                      rate: Optional[float] = None, on_start: Optional[Hook] = None,
-                      on_stop: Optional[Hook] = None) -> Application:
+def build_application(
+    token: str,
+    signpost: SignpostBot,
+    base_url: Optional[str] = None,
+    webhook: bool = False,
+    rate: Optional[float] = None,
+    on_start: Optional[Hook] = None,
+    on_stop: Optional[Hook] = None,
+) -> Application:
     """The application: protected messages, per-chat order, flood control, unreadable updates skipped.
 
     `on_start` runs once the token is checked and before any update is fetched (the engine loads then);
@@ -45,7 +51,9 @@ def build_application(token: str, signpost: SignpostBot, base_url: Optional[str]
     rate = telegram_rate() if rate is None else rate
     requests = (AiohttpRequest(), AiohttpRequest(connection_pool_size=1))  # sized as python-telegram-bot's own
     bot = ReadingBot(
-        token, requests, **({"base_url": base_url} if base_url else {}),
+        token,
+        requests,
+        **({"base_url": base_url} if base_url else {}),
         defaults=Defaults(protect_content=True, link_preview_options=LinkPreviewOptions(is_disabled=True)),
         rate_limiter=AIORateLimiter(overall_max_rate=rate, overall_time_period=1, group_max_rate=0, max_retries=5),
     )
@@ -59,8 +67,14 @@ def build_application(token: str, signpost: SignpostBot, base_url: Optional[str]
         if on_stop is not None:
             await on_stop()
 
-    builder = (ApplicationBuilder().bot(bot).concurrent_updates(PerChatOrder()).job_queue(None)
-               .post_init(started).post_shutdown(stopped))
+    builder = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(PerChatOrder())
+        .job_queue(None)
+        .post_init(started)
+        .post_shutdown(stopped)
+    )
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
@@ -79,9 +93,12 @@ async def serve(application: Application, stop: asyncio.Event, webhook: Optional
                     await application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
                 else:
                     await webhook.start()
-                    await application.bot.set_webhook(webhook.url, secret_token=webhook.secret.decode(),
-                                                       allowed_updates=list(ALLOWED_UPDATES),
-                                                       max_connections=TELEGRAM_WEBHOOK_CONNECTIONS)
+                    await application.bot.set_webhook(
+                        webhook.url,
+                        secret_token=webhook.secret.decode(),
+                        allowed_updates=list(ALLOWED_UPDATES),
+                        max_connections=TELEGRAM_WEBHOOK_CONNECTIONS,
+                    )
                 await application.start()
                 try:
                     await stop.wait()
@@ -111,8 +128,9 @@ def telegram_said(error: TelegramError, token: str) -> str:
     return str(error.message).replace(token, "<token>").replace(token.partition(":")[2] or token, "<token>")
 
 
-def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int = 8443,
-         api_url: Optional[str] = None) -> int:
+def main(
+    webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int = 8443, api_url: Optional[str] = None
+) -> int:
     """`signpost telegram`: check the settings, start the engine, run until stopped. Returns the exit status."""
     from bot.privacy import Pseudonymiser, no_core_dumps
     from bot.settings import stats_db, telegram_token, webhook_secret
@@ -121,8 +139,10 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
     no_core_dumps()
     token = telegram_token()
     if not token:
-        print("TELEGRAM_BOT_TOKEN is not set: put your bot's token from @BotFather in it (see docs/telegram.md).",
-              file=sys.stderr)
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: put your bot's token from @BotFather in it (see docs/telegram.md).",
+            file=sys.stderr,
+        )
         return 2
     secret = webhook_secret() or secrets.token_urlsafe(32)
     if webhook_url and not (1 <= len(secret) <= 256 and set(secret) <= SECRET_TOKEN_CHARS):
@@ -135,8 +155,9 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
         return 2
     engine = EngineProcess(stats_db=database)  # the one writer of statistics; it gets no token
     signpost = SignpostBot(engine, Pseudonymiser())
-    application = build_application(token, signpost, base_url=api_url, webhook=bool(webhook_url),
-                                    on_start=engine.start, on_stop=engine.close)
+    application = build_application(
+        token, signpost, base_url=api_url, webhook=bool(webhook_url), on_start=engine.start, on_stop=engine.close
+    )
     try:
         if webhook_url:
             server = WebhookServer(application, webhook_url, secret, listen, port, health=engine.health)
@@ -147,8 +168,11 @@ def main(webhook_url: Optional[str] = None, listen: str = "127.0.0.1", port: int
         print("Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
         return 1
     except TelegramError as error:
-        print(f"Could not start the Telegram bot: Telegram said \"{telegram_said(error, token)}\" "
-              f"({type(error).__name__}).", file=sys.stderr)
+        print(
+            f'Could not start the Telegram bot: Telegram said "{telegram_said(error, token)}" '
+            f"({type(error).__name__}).",
+            file=sys.stderr,
+        )
         return 1
     except EngineStartError as error:
         print(error, file=sys.stderr)

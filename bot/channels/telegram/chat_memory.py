@@ -34,9 +34,14 @@ class ChatMemory:
     `clock` returns seconds; tests inject their own.
     """
 
-    def __init__(self, window: timedelta = DELETE_WINDOW, max_chats: int = MAX_CHATS,
-                 clock: Callable[[], float] = time.monotonic, mark_every: float = MARK_EVERY,
-                 max_keyboards: int = MAX_KEYBOARDS) -> None:
+    def __init__(
+        self,
+        window: timedelta = DELETE_WINDOW,
+        max_chats: int = MAX_CHATS,
+        clock: Callable[[], float] = time.monotonic,
+        mark_every: float = MARK_EVERY,
+        max_keyboards: int = MAX_KEYBOARDS,
+    ) -> None:
         self.window = window.total_seconds()
         self.max_chats = max_chats
         self.mark_every = mark_every

@@ -48,7 +48,7 @@ def _keyboard(buttons: Sequence[Button], leave: bool) -> Optional[InlineKeyboard
     """The engine's buttons as an inline keyboard (short titles two a row), plus Leave quickly."""
     keys = [InlineKeyboardButton(b.title, callback_data=f"b{i}") for i, b in enumerate(buttons)]
     width = 2 if keys and all(len(b.title) <= 14 for b in buttons) else 1
-    rows = [keys[i:i + width] for i in range(0, len(keys), width)]
+    rows = [keys[i : i + width] for i in range(0, len(keys), width)]
     if leave:
         rows.append([InlineKeyboardButton(texts.LEAVE_TITLE, callback_data=EXIT_DATA)])
     return InlineKeyboardMarkup(rows) if rows else None
@@ -101,8 +101,9 @@ class SignpostBot:
         except Exception as error:  # a count must never cost an answer
             log.error("Could not pass on a count: %s in %s", type(error).__name__, where(error))
 
-    async def _answer(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
-                      after: Sequence[BotMessage] = ()) -> None:
+    async def _answer(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, after: Sequence[BotMessage] = ()
+    ) -> None:
         """Ask the engine, then send its reply; a reply with nothing to say becomes the failure reply."""
         reply = await self.engine.reply(self._conversation(chat_id), text)
         messages = [m for m in reply.messages if m.text.strip()] or list(failure_reply().messages)
@@ -135,7 +136,7 @@ class SignpostBot:
         be deleted (Telegram refused them; ids already gone are skipped by deleteMessages)."""
         refused = 0
         for start in range(0, len(ids), MAX_DELETE_BATCH):
-            batch = ids[start:start + MAX_DELETE_BATCH]
+            batch = ids[start : start + MAX_DELETE_BATCH]
             try:
                 await context.bot.delete_messages(chat_id, batch)
             except BadRequest as error:

@@ -88,8 +88,9 @@ class AiohttpRequest(BaseRequest):
             connect=None if connect is None or pool is None else connect + pool,
         )
         try:
-            async with self._session.request(method, url, data=_body(request_data), timeout=timeout,
-                                             allow_redirects=False) as response:
+            async with self._session.request(
+                method, url, data=_body(request_data), timeout=timeout, allow_redirects=False
+            ) as response:
                 return response.status, await response.read()
         # Not chained ("from None"): aiohttp's own message can hold the URL, and so the token.
         except asyncio.TimeoutError:  # aiohttp.ServerTimeoutError included

@@ -3,14 +3,18 @@
 from telegram import BotCommand
 
 from bot.replies import Button
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 
 LEAVE_TITLE = "Leave quickly"
-COMMANDS = (
-    BotCommand("start", "What this is and how to leave fast"),
-    BotCommand("help", "In danger now, or talk to a person"),
-    BotCommand("privacy", "What is kept and what isn't"),
-    BotCommand("exit", "Leave quickly and delete this chat"),
+# The commands Telegram shows in its menu: (command, what it does).
+COMMANDS = tuple(
+    BotCommand(command, description)
+    for command, description in (
+        ("start", "What this is and how to leave fast"),
+        ("help", "In danger now, or talk to a person"),
+        ("privacy", "What is kept and what isn't"),
+        ("exit", "Leave quickly and delete this chat"),
+    )
 )
 
 # {placeholders} come from responses/services.yml.

@@ -39,8 +39,12 @@ def readable_update(data: Any, bot: Any) -> Optional[Update]:
     try:
         return Update.de_json(data, bot)
     except Exception as error:  # any shape the library trips on: KeyError, TypeError, ValueError, ...
-        log.warning("Skipped update %s (%s): it could not be read (%s).", update_id(data), update_kind(data),
-                    type(error).__name__)
+        log.warning(
+            "Skipped update %s (%s): it could not be read (%s).",
+            update_id(data),
+            update_kind(data),
+            type(error).__name__,
+        )
         return None
 
 

@@ -33,8 +33,16 @@ from bot.channels.telegram.updates import readable_update
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
-REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           411: "Length Required", 413: "Payload Too Large", 431: "Request Header Fields Too Large"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
+}
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,16 @@ class _Connection:
 class WebhookServer:
     """Receives Telegram's update POSTs and puts them on the application's update queue."""
 
-    def __init__(self, application: Application, url: str, secret: str, listen: str = "127.0.0.1",
-                 port: int = 8443, limits: WebhookLimits = WebhookLimits(),
-                 health: Optional[Callable[[], Awaitable[Dict[str, Any]]]] = None) -> None:
+    def __init__(
+        self,
+        application: Application,
+        url: str,
+        secret: str,
+        listen: str = "127.0.0.1",
+        port: int = 8443,
+        limits: WebhookLimits = WebhookLimits(),
+        health: Optional[Callable[[], Awaitable[Dict[str, Any]]]] = None,
+    ) -> None:
         self.application = application
         self.url = url
         self.path = urlsplit(url).path or "/"
@@ -77,8 +92,9 @@ class WebhookServer:
 
     async def start(self) -> int:
         """Start listening; returns the port (useful when `port` is 0)."""
-        self._server = await asyncio.start_server(self._serve, self.listen, self.port,
-                                                  limit=self.limits.max_header_bytes, backlog=128)
+        self._server = await asyncio.start_server(
+            self._serve, self.listen, self.port, limit=self.limits.max_header_bytes, backlog=128
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -120,15 +136,21 @@ class WebhookServer:
                 if not keep_alive:
                     break
                 timeout = self.limits.idle_timeout
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError):
+        except (
+            asyncio.TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ValueError,
+        ):
             pass  # slow, half-open, oversized or gone: closed without an answer
         finally:
             self.open.pop(id(connection), None)
             writer.transport.abort()
 
-    async def _request(self, head: bytes, reader: asyncio.StreamReader,
-                       connection: _Connection) -> Tuple[int, bytes, bool]:
+    async def _request(
+        self, head: bytes, reader: asyncio.StreamReader, connection: _Connection
+    ) -> Tuple[int, bytes, bool]:
         """Read one request after its header block; (status, body, keep the connection open)."""
         lines = head.decode("latin-1").split("\r\n")
         method, target, version = lines[0].split(" ", 2)
@@ -173,6 +195,8 @@ class WebhookServer:
 
 
 def _response(status: int, body: bytes, keep_alive: bool) -> bytes:
-    head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: application/json\r\nConnection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: application/json\r\nConnection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+    )
     return head.encode() + body

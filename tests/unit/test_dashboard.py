@@ -28,8 +28,11 @@ def release_db(tmp_path_factory):
             day = start + timedelta(days=offset)
             for _ in range(4):
                 live.record(concerns=["sextortion"], platforms=["snapchat"], outcomes=["childline_shown"], day=day)
-            live.record(concerns=["asked_for_nudes"], day=day,
-                        failures=[("not_understood", "sextortion", 2)] if offset % 2 else [])
+            live.record(
+                concerns=["asked_for_nudes"],
+                day=day,
+                failures=[("not_understood", "sextortion", 2)] if offset % 2 else [],
+            )
         return S.export(live, folder / "moderators.db", today=TODAY)
 
 
@@ -68,9 +71,16 @@ async def test_the_front_page_is_the_dashboard(ds):
 
 @pytest.mark.parametrize(
     "path",
-    ["/moderators", "/moderators/concerns", "/moderators/platforms", "/moderators/outcomes",
-     "/moderators/failures_by_concern", "/moderators/failures_by_turn", "/moderators/release",
-     "/moderators/finest_period"],
+    [
+        "/moderators",
+        "/moderators/concerns",
+        "/moderators/platforms",
+        "/moderators/outcomes",
+        "/moderators/failures_by_concern",
+        "/moderators/failures_by_turn",
+        "/moderators/release",
+        "/moderators/finest_period",
+    ],
 )
 async def test_pages_answer(ds, path):
     response = await ds.client.get(path)
@@ -156,8 +166,15 @@ BAD_URLS = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/moderators/concerns?period__gt", "/moderators/concerns?_sort_desc=%00",
-                                  "/-/dashboards/signpost?period=nope&concern=%ff", "/moderators/concerns?_size=max"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/moderators/concerns?period__gt",
+        "/moderators/concerns?_sort_desc=%00",
+        "/-/dashboards/signpost?period=nope&concern=%ff",
+        "/moderators/concerns?_size=max",
+    ],
+)
 async def test_odd_query_strings_are_never_500(ds, path):
     assert (await ds.client.get(path)).status_code in (200, 302, 400, 404)
 
@@ -182,11 +199,15 @@ async def test_a_password_is_needed_when_one_is_set(release_db):
     assert (await ds.client.get("/moderators/concerns.json")).status_code in (302, 403)
     login = await ds.client.get("/-/login")
     assert login.status_code == 200 and "password" in login.text.lower()
-    wrong = await ds.client.post("/-/login", data={"username": "moderator", "password": "nope",
-                                                   "csrftoken": _csrf(login)}, cookies=login.cookies)
+    wrong = await ds.client.post(
+        "/-/login", data={"username": "moderator", "password": "nope", "csrftoken": _csrf(login)}, cookies=login.cookies
+    )
     assert "ds_actor" not in wrong.cookies
-    right = await ds.client.post("/-/login", data={"username": "moderator", "password": "correct horse",
-                                                   "csrftoken": _csrf(login)}, cookies=login.cookies)
+    right = await ds.client.post(
+        "/-/login",
+        data={"username": "moderator", "password": "correct horse", "csrftoken": _csrf(login)},
+        cookies=login.cookies,
+    )
     assert "ds_actor" in right.cookies
     page = await ds.client.get("/-/dashboards/signpost?period=month", cookies={"ds_actor": right.cookies["ds_actor"]})
     assert page.status_code == 200 and "Signpost for moderators" in page.text
@@ -280,7 +301,9 @@ def test_cli_dashboard_serves_on_localhost_by_default(release_db, monkeypatch):
 
 # ------------------------------------------------------------------------------------------------ real browser
 
-needs_chromium = pytest.mark.skipif(browser.chromium() is None, reason="chromium is not installed (.ci/run installs it)")
+needs_chromium = pytest.mark.skipif(
+    browser.chromium() is None, reason="chromium is not installed (.ci/run installs it)"
+)
 
 
 @needs_chromium
@@ -289,8 +312,9 @@ def test_the_dashboard_in_a_real_browser(release_db, tmp_path):
     with browser.running_dashboard(release_db) as base:
         page = browser.dump_dom(f"{base}/-/dashboards/signpost?period=month")
         weekly = browser.dump_dom(f"{base}/-/dashboards/signpost?period=week")
-        one = browser.dump_dom(f"{base}/-/dashboards/signpost?" + urllib.parse.urlencode(
-            {"period": "month", "concern": SEXTORTION}))
+        one = browser.dump_dom(
+            f"{base}/-/dashboards/signpost?" + urllib.parse.urlencode({"period": "month", "concern": SEXTORTION})
+        )
         shot = browser.screenshot(f"{base}/-/dashboards/signpost?period=month", tmp_path / "front.png")
 
     trend = _chart(page, "trend")
@@ -314,4 +338,4 @@ def _chart(dom, slug):
     """The part of the page's DOM inside one chart's card."""
     start = dom.index(f'id="card-{slug}"')
     following = dom.find('id="card-', start + 10)
-    return dom[start: following if following > 0 else len(dom)]
+    return dom[start : following if following > 0 else len(dom)]

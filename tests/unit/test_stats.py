@@ -54,15 +54,20 @@ def _old_schema(path, with_migrations_table):
     """The schema as the first release left it: the daily tables (and the record of migration 1), no indexes."""
     db = Database(path)
     for table in ("concern_daily", "platform_daily", "outcome_daily"):
-        db.execute(f"CREATE TABLE [{table}] (day TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, "
-                   "PRIMARY KEY (day, key))")
+        db.execute(
+            f"CREATE TABLE [{table}] (day TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, "
+            "PRIMARY KEY (day, key))"
+        )
     db.execute("INSERT INTO concern_daily VALUES ('2026-11-02', 'sextortion', 4)")
     if with_migrations_table:
-        db.execute("CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, "
-                   "applied_at TEXT)")
+        db.execute(
+            "CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, applied_at TEXT)"
+        )
         db.execute("CREATE UNIQUE INDEX idx_m ON _sqlite_migrations (migration_set, name)")
-        db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                   "VALUES ('signpost_stats', 'm001_daily_counts', '2026-11-01 00:00:00+00:00')")
+        db.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('signpost_stats', 'm001_daily_counts', '2026-11-01 00:00:00+00:00')"
+        )
     db.close()
 
 
@@ -84,8 +89,12 @@ def test_older_database_is_migrated_and_keeps_its_counts(tmp_path, with_migratio
 
 def test_record_counts_per_day_and_key(tmp_path):
     with Stats(tmp_path / "s.db") as stats:
-        stats.record(concerns=["sextortion", "self_harm"], platforms=["snapchat"], outcomes=["childline_shown"],
-                     day=date(2026, 11, 2))
+        stats.record(
+            concerns=["sextortion", "self_harm"],
+            platforms=["snapchat"],
+            outcomes=["childline_shown"],
+            day=date(2026, 11, 2),
+        )
         stats.record(concerns=["sextortion"], outcomes=["childline_shown", "quick_exit"], day="2026-11-02")
         stats.record(concerns=["sextortion"], day="2026-11-03")
         assert stats.daily("concerns") == {
@@ -150,8 +159,12 @@ def _hammer(path, start, n):
     start.wait()
     with Stats(path) as stats:
         for i in range(n):
-            stats.record(concerns=["sextortion"], platforms=["snapchat"], outcomes=["childline_shown"],
-                         day="2026-11-02" if i % 2 else "2026-11-03")
+            stats.record(
+                concerns=["sextortion"],
+                platforms=["snapchat"],
+                outcomes=["childline_shown"],
+                day="2026-11-02" if i % 2 else "2026-11-03",
+            )
 
 
 def test_two_processes_counting_at_once_are_exact(tmp_path):
@@ -180,8 +193,18 @@ def test_two_processes_counting_at_once_are_exact(tmp_path):
 
 @pytest.mark.parametrize(
     "count, shown, value",
-    [(0, "0", 0), (1, SMALL, None), (9, SMALL, None), (10, "10", 10), (12, "10", 10), (13, "15", 15),
-     (17, "15", 15), (18, "20", 20), (102, "100", 100), (103, "105", 105)],
+    [
+        (0, "0", 0),
+        (1, SMALL, None),
+        (9, SMALL, None),
+        (10, "10", 10),
+        (12, "10", 10),
+        (13, "15", 15),
+        (17, "15", 15),
+        (18, "20", 20),
+        (102, "100", 100),
+        (103, "105", 105),
+    ],
 )
 def test_primary_protection(count, shown, value):
     assert primary(count) == Cell(shown, value)
@@ -303,8 +326,15 @@ def test_weeks_without_data_are_zero_and_iso_weeks_cross_the_year(tmp_path):
         rel = S.release(stats, "concerns", today=date(2027, 2, 1))
     # Every complete week from the first count: 2026 has 53 ISO weeks.
     assert rel.weeks == ["2026-W51", "2026-W52", "2026-W53", "2027-W01", "2027-W02", "2027-W03", "2027-W04"]
-    assert [rel.rows[w][CONCERN_KEYS.index("sextortion")].shown for w in rel.weeks] == [SMALL, "0", "0", SMALL,
-                                                                                      "0", "0", "0"]
+    assert [rel.rows[w][CONCERN_KEYS.index("sextortion")].shown for w in rel.weeks] == [
+        SMALL,
+        "0",
+        "0",
+        SMALL,
+        "0",
+        "0",
+        "0",
+    ]
 
 
 def test_csv_is_long_with_numbers_and_a_flag(filled, tmp_path):
@@ -312,8 +342,16 @@ def test_csv_is_long_with_numbers_and_a_flag(filled, tmp_path):
     S.write_csv(rel, tmp_path / "out.csv")
     with open(tmp_path / "out.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["period_kind", "period", "period_start", "period_end", "key", "label", "count",
-                             "suppressed"]
+    assert list(rows[0]) == [
+        "period_kind",
+        "period",
+        "period_start",
+        "period_end",
+        "key",
+        "label",
+        "count",
+        "suppressed",
+    ]
     by = {(r["period"], r["key"]): r for r in rows}
     assert by[("2026-W44", "sextortion")]["count"] == "20" and by[("2026-W44", "sextortion")]["suppressed"] == ""
     assert by[("2026-W44", "self_harm")]["count"] == "" and by[("2026-W44", "self_harm")]["suppressed"] == "under 10"
@@ -333,8 +371,16 @@ def test_chart_is_a_real_png(filled, tmp_path):
     assert len(data) > 20_000
 
 
-EXPORT_TABLES = {"concerns", "platforms", "outcomes", "failures_by_concern", "failures_by_turn", "release",
-                 "finest_period", "period_kinds"}
+EXPORT_TABLES = {
+    "concerns",
+    "platforms",
+    "outcomes",
+    "failures_by_concern",
+    "failures_by_turn",
+    "release",
+    "finest_period",
+    "period_kinds",
+}
 
 
 def test_export_holds_only_released_tables(filled, tmp_path):
@@ -385,9 +431,7 @@ def test_cli_stats_prints_protected_table_and_writes_csv_and_chart(recent, tmp_p
     from bot.cli import main
 
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(recent))
-    result = CliRunner().invoke(
-        main, ["stats", "--csv", str(tmp_path / "t.csv"), "--chart", str(tmp_path / "t.png")]
-    )
+    result = CliRunner().invoke(main, ["stats", "--csv", str(tmp_path / "t.csv"), "--chart", str(tmp_path / "t.png")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[0] == "week" and "sextortion" in lines[0]
@@ -488,12 +532,15 @@ def quarter_and_more(tmp_path):
     stats.close()
 
 
-@pytest.mark.parametrize("period, ids", [
-    ("week", [f"2026-W{w:02d}" for w in range(1, 18)]),
-    ("month", ["2026-M01", "2026-M02", "2026-M03", "2026-M04"]),
-    ("quarter", ["2026-Q1"]),
-    ("launch", ["launch-2026-M01", "launch-2026-M02", "launch-2026-M03", "launch-2026-M04"]),
-])
+@pytest.mark.parametrize(
+    "period, ids",
+    [
+        ("week", [f"2026-W{w:02d}" for w in range(1, 18)]),
+        ("month", ["2026-M01", "2026-M02", "2026-M03", "2026-M04"]),
+        ("quarter", ["2026-Q1"]),
+        ("launch", ["launch-2026-M01", "launch-2026-M02", "launch-2026-M03", "launch-2026-M04"]),
+    ],
+)
 def test_every_period_is_released_with_the_same_protection(quarter_and_more, period, ids):
     rel = S.release(quarter_and_more, "concerns", period, today=date(2026, 4, 29))  # Wednesday of W18
     assert rel.weeks == ids
@@ -552,8 +599,11 @@ def _check_by_brute_force(counts, month_sizes):
     assert (worlds == counts.ravel()).all(axis=1).any(), "the truth is among the worlds"
 
     def values(ref):
-        columns = [i for i, (k, w) in enumerate(atoms)
-                   if (ref.key == TOTAL_KEY or k == ref.key) and ref.period.first <= w <= ref.period.last]
+        columns = [
+            i
+            for i, (k, w) in enumerate(atoms)
+            if (ref.key == TOTAL_KEY or k == ref.key) and ref.period.first <= w <= ref.period.last
+        ]
         return worlds[:, columns].sum(axis=1)
 
     keep = np.ones(len(worlds), dtype=bool)
@@ -587,7 +637,7 @@ def test_no_combination_of_released_numbers_narrows_a_small_count(data):
     released = _check_by_brute_force(counts, month_sizes)
     for ref, cell in released.items():  # what is shown is the primary-protected true count
         if cell.shown != HIDDEN:
-            true = counts[:, ref.period.first:ref.period.last + 1]
+            true = counts[:, ref.period.first : ref.period.last + 1]
             true = true.sum() if ref.key == TOTAL_KEY else true[ref.key].sum()
             assert cell == primary(int(true))
 
@@ -608,8 +658,11 @@ def test_two_views_of_failures_keep_each_others_small_counts(tmp_path):
     with Stats(tmp_path / "f.db") as stats:
         for offset in range(9 * 7):
             day = date(2025, 12, 29) + timedelta(days=offset)
-            stats.record(concerns=["sextortion"], day=day,
-                         failures=[("not_understood", "sextortion", 1 + offset % 3)] if offset % 2 else [])
+            stats.record(
+                concerns=["sextortion"],
+                day=day,
+                failures=[("not_understood", "sextortion", 1 + offset % 3)] if offset % 2 else [],
+            )
         stats.record(failures=[("cant_help", "none", 12)], day=date(2026, 1, 14))
         tables = {(r.measure, r.period): r for r in S.release_measure(stats, "failures", today=date(2026, 3, 4))}
     assert ("failures_by_turn", "week") not in tables  # by turn starts at months
@@ -626,13 +679,21 @@ def test_two_views_of_failures_keep_each_others_small_counts(tmp_path):
 
 def test_failures_are_counted_by_kind_concern_and_turn(tmp_path):
     with Stats(tmp_path / "s.db") as stats:
-        stats.record(concerns=["sextortion"], failures=[("not_understood", "sextortion", 2), ("cant_help", "none", 14)],
-                     day="2026-11-02")
+        stats.record(
+            concerns=["sextortion"],
+            failures=[("not_understood", "sextortion", 2), ("cant_help", "none", 14)],
+            day="2026-11-02",
+        )
         stats.record(failures=[("not_understood", "sextortion", 2)], day="2026-11-02")
         assert stats.daily("failures") == {"2026-11-02": {"not_understood|sextortion|2": 2, "cant_help|none|10": 1}}
         assert stats.daily("concerns") == {"2026-11-02": {"sextortion": 1}}
-        for bad in [("typed text", "none", 1), ("cant_help", "my name is Sam", 1), ("cant_help", "none", 0),
-                    ("cant_help", "none", "3"), ("cant_help", "none", True)]:
+        for bad in [
+            ("typed text", "none", 1),
+            ("cant_help", "my name is Sam", 1),
+            ("cant_help", "none", 0),
+            ("cant_help", "none", "3"),
+            ("cant_help", "none", True),
+        ]:
             with pytest.raises(ValueError) as error:
                 stats.record(concerns=["sextortion"], failures=[bad], day="2026-11-03")
             assert "Sam" not in str(error.value)
@@ -653,7 +714,9 @@ def test_cli_stats_failures_by_concern_and_by_turn(tmp_path, monkeypatch):
 
     with Stats(tmp_path / "s.db") as stats:
         for offset in range(5 * 7):
-            stats.record(failures=[("not_understood", "sextortion", 1)] * 1, day=date.today() - timedelta(days=offset + 7))
+            stats.record(
+                failures=[("not_understood", "sextortion", 1)] * 1, day=date.today() - timedelta(days=offset + 7)
+            )
     monkeypatch.setenv("SIGNPOST_STATS_DB", str(tmp_path / "s.db"))
     by_concern = CliRunner().invoke(main, ["stats", "--measure", "failures", "--period", "launch"])
     assert by_concern.exit_code == 0, by_concern.output

@@ -5,7 +5,6 @@ import pytest
 from bot import long_messages as lm
 from bot.long_messages import Reading, combine, combined_parse, seriousness, split_sentences
 
-
 # --- splitting -----------------------------------------------------------------------------------------------
 
 

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from bot import evaluate
-from bot.evaluate import evaluate as score, format_json, format_report, read_rows
+from bot.tools import evaluate
+from bot.tools.evaluate import evaluate as score
+from bot.tools.evaluate import format_json, format_report, read_rows
 
 # (row, predicted concern); the comment says what each line tests.
 CASES = [
@@ -15,7 +15,10 @@ CASES = [
     ({"text": "c", "labels": ["image_shared"]}, "sextortion"),  # wrong
     ({"text": "d", "labels": ["self_harm"], "crisis": True}, "self_harm"),  # right, crisis caught
     ({"text": "e", "labels": ["immediate_danger"], "crisis": True}, "self_harm"),  # wrong, but crisis caught
-    ({"text": "f", "labels": ["friend_worried", "self_harm"], "crisis": True}, "friend_worried"),  # right, crisis missed
+    (
+        {"text": "f", "labels": ["friend_worried", "self_harm"], "crisis": True},
+        "friend_worried",
+    ),  # right, crisis missed
     ({"text": "g", "labels": ["out_of_scope"], "trap": True}, "self_harm"),  # wrong: trap and crisis false alarm
     ({"text": "h", "labels": ["out_of_scope"], "trap": True}, "out_of_scope"),  # right
     ({"text": "i", "labels": ["greet"]}, "immediate_danger"),  # wrong: crisis false alarm, not a trap
@@ -45,9 +48,7 @@ def test_crisis_and_trap_false_alarms(report):
     assert [r["text"] for r in report["crisis_false_alarms"]["rows"]] == ["g", "i"]
     assert report["trap_false_alarms"]["count"] == 1
     assert report["trap_false_alarms"]["of"] == 2
-    assert report["trap_false_alarms"]["rows"] == [
-        {"text": "g", "labels": ["out_of_scope"], "predicted": "self_harm"}
-    ]
+    assert report["trap_false_alarms"]["rows"] == [{"text": "g", "labels": ["out_of_scope"], "predicted": "self_harm"}]
 
 
 def test_per_concern_precision_recall_support(report):
@@ -151,15 +152,6 @@ class FakeEngine:
         return {"concern": concern, "intent": concern, "confidence": 1.0, "platform": None, "by": "model"}
 
 
-def _cli(monkeypatch, tmp_path, lines, *args):
-    from bot import cli, engine
-
-    monkeypatch.setattr(engine.Engine, "load", classmethod(lambda cls, *a, **k: FakeEngine()))
-    path = tmp_path / "set.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return CliRunner().invoke(cli.main, ["eval", str(path), *args])
-
-
 ROWS = [
     json.dumps({"text": "i want to die", "labels": ["self_harm"], "crisis": True}),
     json.dumps({"text": "hiya", "labels": ["greet"]}),
@@ -167,53 +159,9 @@ ROWS = [
 ]
 
 
-def test_cli_eval_prints_the_report(monkeypatch, tmp_path):
-    result = _cli(monkeypatch, tmp_path, ROWS)
-    assert result.exit_code == 0, result.output
-    assert "crisis recall: 1.000 (1 of 1)" in result.output
-    assert "trap false alarms: 1 of 1 traps" in result.output
-
-
-def test_cli_eval_json(monkeypatch, tmp_path):
-    result = _cli(monkeypatch, tmp_path, ROWS, "--json")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
-    assert report["accuracy"] == pytest.approx(0.6667)
-    assert report["crisis_false_alarms"]["count"] == 1
-
-
-def test_cli_eval_rejects_a_bad_file(monkeypatch, tmp_path):
-    result = _cli(monkeypatch, tmp_path, ['{"text": "hi", "labels": ["nope"]}'])
-    assert result.exit_code != 0
-    assert "unknown concern" in result.output
-
-
 async def test_run_uses_engine_classify():
     report = await evaluate.run(FakeEngine(), ROWS)
     assert report["rows"] == 3 and report["crisis"]["recall"] == 1.0
-
-
-def _write(tmp_path, name, lines):
-    path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
-
-
-def test_cli_eval_compares_several_sets_side_by_side(monkeypatch, tmp_path):
-    from bot import cli, engine
-
-    monkeypatch.setattr(engine.Engine, "load", classmethod(lambda cls, *a, **k: FakeEngine()))
-    real = _write(tmp_path, "real.jsonl", ROWS[:2])
-    written = _write(tmp_path, "written.jsonl", ROWS)
-    result = CliRunner().invoke(cli.main, ["eval", real, written])
-    assert result.exit_code == 0, result.output
-    table = result.output.split("\n\n")[0].splitlines()
-    assert table[0].split()[:3] == ["set", "rows", "accuracy"]
-    assert table[1].split()[:3] == ["real.jsonl", "2", "1.000"]
-    assert table[2].split()[:3] == ["written.jsonl", "3", "0.667"]
-    assert "== real.jsonl ==" in result.output and "== written.jsonl ==" in result.output
-    reports = json.loads(CliRunner().invoke(cli.main, ["eval", real, written, "--json"]).output)
-    assert set(reports) == {"real.jsonl", "written.jsonl"} and reports["written.jsonl"]["rows"] == 3
 
 
 def test_rows_with_a_case_are_summarised_by_case():

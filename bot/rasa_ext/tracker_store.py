@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 # Rasa's tracker_store module imports SQLAlchemy, which otherwise prints a deprecation banner on stderr.
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 _SAFE_METADATA = ("model_id", "assistant_id", "utter_action")
 
 
-def _safe_metadata(metadata: Optional[Dict[Text, Any]]) -> Dict[Text, Any]:
+def _safe_metadata(metadata: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     if not metadata:
         return {}
     return {key: metadata[key] for key in _SAFE_METADATA if key in metadata}
@@ -47,7 +47,7 @@ def _known_platform(value: Any) -> bool:
     return isinstance(value, str) and value.lower() in PLATFORMS
 
 
-def safe_entities(entities: Iterable[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def safe_entities(entities: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Only `platform` entities whose value is on the closed list; no positions, no raw text."""
     return [
         {"entity": "platform", "value": entity["value"]}
@@ -71,7 +71,7 @@ def safe_slot_value(slot: Optional[Slot], value: Any) -> Any:
     return None
 
 
-def redact_event(event: Event, slots: Dict[Text, Slot]) -> None:
+def redact_event(event: Event, slots: Dict[str, Slot]) -> None:
     """Strip everything but intents, closed-list entities, action names and safe slot values, in place."""
     if isinstance(event, UserUttered):
         intent = event.intent or {}
@@ -172,7 +172,7 @@ class RedactingTrackerStore(TrackerStore):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def init_tracker(self, sender_id: Text) -> DialogueStateTracker:
+    def init_tracker(self, sender_id: str) -> DialogueStateTracker:
         """A new tracker whose event history is bounded."""
         return DialogueStateTracker(sender_id, self.domain.slots, max_event_history=self.max_events)
 
@@ -207,7 +207,7 @@ class RedactingTrackerStore(TrackerStore):
                 self._entries.move_to_end(tracker.sender_id)
             self._evict(now)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker, or None if it is unknown, idle too long or was dropped."""
         now = self._clock()
         with self._lock:
@@ -221,17 +221,17 @@ class RedactingTrackerStore(TrackerStore):
         redact_tracker(entry.tracker)
         return entry.tracker
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
         """Only the latest session is ever kept."""
         return await self.retrieve(conversation_id)
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         """The conversation ids (pseudonyms) currently held."""
         with self._lock:
             self._evict(self._clock())
             return list(self._entries)
 
-    async def forget(self, sender_id: Text) -> None:
+    async def forget(self, sender_id: str) -> None:
         """Drop one conversation now (quick exit)."""
         with self._lock:
             self._entries.pop(sender_id, None)

@@ -8,7 +8,7 @@ from typing import Iterable, List, TextIO
 
 from bot.engine import Engine
 from bot.replies import Button
-from bot.services import placeholders
+from bot.service_numbers import placeholders
 
 INTRO = (
     "Signpost: an automatic helper, not a person. Nothing you type is saved.\n"

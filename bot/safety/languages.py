@@ -12,7 +12,8 @@ written out):
 - Latin letters but no English: at least two words of two or more letters, and fewer than half of them are
   English. A word is English when the lookup lemmatizer knows it (its table, as a word or a lemma), when it is one of
   spaCy's English stop words, or when it occurs in the training data (so "lol", "insta" and "sc" count): the safety
-  net keeps those words in the trained model (``SafetyNet.train``), so an installed wheel without ``nlu/`` has them.
+  net keeps those words in the trained model (``bot.rasa_ext.safety_net.SafetyNet.train``), so an installed wheel
+  without ``nlu/`` has them.
   One word alone ("hola") is left to the model, which answers what it does not understand with the menu and Childline.
 """
 

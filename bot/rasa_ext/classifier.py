@@ -9,7 +9,9 @@
 - scikit-learn multiplies by `coef_.T`, and scipy copies that (21 x 15,000 numbers) into row order on every call.
   Stored column-major, `coef_.T` is already in row order: the same numbers into the same scipy kernel, no copy.
 Together they were about a fifth of a turn (benchmarks/README.md). The answers are bit for bit Rasa's
-(tests/test_engine.py), and training is Rasa's, unchanged.
+(tests/test_engine.py), and training is Rasa's, unchanged. These overrides of Rasa's private `_create_features` and
+`_create_X` are the components' own classes, so they stay here, beside the components; they are speed-ups
+(bot/rasa_ext/speedups/README.md), and with `SIGNPOST_SPEEDUPS=0` each does exactly what Rasa's own method does.
 """
 
 from typing import Any, List, Optional, Tuple
@@ -17,11 +19,13 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
-from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, spmatrix, vstack
+
+from bot.settings import speedups
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -31,6 +35,8 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
     def _create_features(
         self, attribute: str, all_tokens: List[List[str]]
     ) -> Tuple[List[Optional[spmatrix]], List[Optional[spmatrix]]]:
+        if not speedups():
+            return super()._create_features(attribute, all_tokens)
         vectorizer = self.vectorizers.get(attribute)
         if not vectorizer:
             return [None], [None]
@@ -52,10 +58,13 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
     @classmethod
     def load(cls, *args: Any, **kwargs: Any) -> "SentenceLogisticRegression":
         component = super().load(*args, **kwargs)
-        component.clf.coef_ = np.asfortranarray(component.clf.coef_)
+        if speedups():
+            component.clf.coef_ = np.asfortranarray(component.clf.coef_)
         return component
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
+        if not speedups():
+            return super()._create_X(messages)
         rows = []
         for message in messages:
             parts = [

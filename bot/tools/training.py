@@ -1,11 +1,10 @@
-"""Train the Rasa model when, and only when, the training data or config changed; and find the model to run.
+"""`signpost train`: train the Rasa model when, and only when, the training data or config changed.
 
-The model's file name carries a fingerprint of every input, so `make test` twice trains once. Training reads the
-checkout (config.yml, nlu/, responses/); running needs only a model (see bot/settings.py for where it is found).
+The model's file name carries a fingerprint of every input (bot/model_files.py), so `make test` twice trains once.
+Training reads the checkout (config.yml, nlu/, responses/); running needs only a model.
 """
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -13,66 +12,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Optional, TextIO, Tuple
+from typing import Optional, TextIO, Tuple
 
 from bot import settings
-from bot.settings import CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
+from bot.model_files import MODEL_PREFIX, model_path
+from bot.settings import CONFIG, NLU_DIR, RESPONSES_DIR, ROOT
 
-# The project's Rasa components that learn from the training data (config.yml names them).
-TRAINED_COMPONENTS = ("bot/classifier.py", "bot/safety.py")
-MODEL_PREFIX = "signpost-"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def training_inputs() -> Iterable[Path]:
-    """Every file Rasa trains from (the safety patterns and services are read at run time instead), and the code of
-    the project's own trained components, whose output the model stores."""
-    yield CONFIG
-    for folder in (NLU_DIR, RESPONSES_DIR):
-        yield from sorted(folder.rglob("*.yml"))
-    yield from (path for path in (ROOT / name for name in TRAINED_COMPONENTS) if path.exists())
-
-
-def fingerprint() -> str:
-    """A short hash of the names and contents of all training inputs."""
-    digest = hashlib.sha256()
-    for path in training_inputs():
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def model_path() -> Path:
-    """Where the model for the current training inputs lives (it may not exist yet)."""
-    return MODELS_DIR / f"{MODEL_PREFIX}{fingerprint()}.tar.gz"
-
-
-def _newest(folder: Path) -> Optional[Path]:
-    models = sorted(folder.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-    ours = [m for m in models if m.name.startswith(MODEL_PREFIX)]
-    return (ours or models or [None])[-1]
-
-
-def latest_model() -> Path:
-    """The model to run: SIGNPOST_MODEL (--model) if set; else, in a checkout, the model for the current inputs
-    or the newest there is if they changed since; else the newest in the models folder."""
-    given = settings.model_setting()
-    if given:
-        path = Path(given).expanduser()
-        found = path if path.is_file() else _newest(path)
-        if found is None:
-            raise FileNotFoundError(f"No model at {path} (SIGNPOST_MODEL or --model: a .tar.gz file or a folder).")
-        return found
-    if settings.IN_CHECKOUT:
-        current = model_path()
-        if current.exists():
-            return current
-    found = _newest(MODELS_DIR)
-    if found is None:
-        how = ("run `signpost train` (or `make chat`) first" if settings.IN_CHECKOUT else
-               "give one with --model PATH or SIGNPOST_MODEL, or copy it there (see docs/deploy.md)")
-        raise FileNotFoundError(f"No trained model in {MODELS_DIR}: {how}.")
-    return found
 
 
 class _Progress(logging.Handler):
@@ -136,8 +82,10 @@ def _quiet_rasa(out: TextIO):
 def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
     """Train a model for the current inputs unless one exists; returns its path. Progress goes to `out`."""
     if not settings.IN_CHECKOUT:
-        raise FileNotFoundError("Training reads the checkout (config.yml, nlu/, responses/): run it from the source "
-                                "tree, then copy the model to the server (see docs/deploy.md).")
+        raise FileNotFoundError(
+            "Training reads the checkout (config.yml, nlu/, responses/): run it from the source "
+            "tree, then copy the model to the server (see docs/deploy.md)."
+        )
     out = out or sys.stderr
     target = model_path()
     if target.exists() and not force:
@@ -154,7 +102,7 @@ def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
             domain=str(RESPONSES_DIR),
             config=str(CONFIG),
             training_files=[str(NLU_DIR)],
-            output=str(MODELS_DIR),
+            output=str(target.parent),
             fixed_model_name=target.name[: -len(".tar.gz")],
             force_training=True,
         )
@@ -162,8 +110,7 @@ def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
         out.write(ANSI.sub("", printed.getvalue()))
         raise RuntimeError(f"Rasa training failed (code {result.code}).")
     out.write(f"Trained in {time.monotonic() - started:.0f} s.\n")
-    for old in MODELS_DIR.glob(f"{MODEL_PREFIX}*.tar.gz"):
+    for old in target.parent.glob(f"{MODEL_PREFIX}*.tar.gz"):
         if old != target:
             old.unlink()
     return target
-

@@ -1,6 +1,9 @@
-"""Letters folded back to plain English before the safety net reads a message (``bot.safety._rewrite`` calls ``fold``).
+"""The text the safety patterns see (docs/safety.md, "Normalising"): ``normalise(text)``.
 
-Tricks that hide a crisis from word patterns, and what undoes each one:
+Cleaning (curly quotes, invisible and control characters), letters folded back to plain English (``fold``), words
+stretched or spelt out put back together, then the text-speak rewrites (``bot.safety.textspeak``).
+
+Folding letters (``fold``): tricks that hide a crisis from word patterns, and what undoes each one:
 
 - Accents on every letter ("í ẃáńt́ t́ó d́íé", or "zalgo" text with stacked marks): the text is decomposed (NFD) and
   every combining mark that sits on a Latin letter is dropped, then the text is composed again (NFC). Marks on
@@ -16,8 +19,12 @@ Tricks that hide a crisis from word patterns, and what undoes each one:
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+
+from bot.safety.nlp import _known
+from bot.safety.textspeak import _REWRITES_COMPILED
 
 # Cyrillic and Greek letters that Unicode's confusables.txt (UTS #39) lists as confusable with a single ASCII letter,
 # taken from the confusables.json that the PyPI package confusable-homoglyphs 3.3.1 ships (generated from
@@ -82,3 +89,68 @@ def _is_cyrillic_or_greek(ch: str) -> bool:
 def fold(text: str) -> str:
     """Accents off Latin letters, then look-alike letters back to Latin (case is kept; the caller lower-cases)."""
     return unmask_lookalikes(strip_accents(text))
+
+
+_QUOTES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u201b": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+    }
+)
+# Zero-width, direction marks and soft hyphens vanish; other control/format characters become spaces.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_REPEATED = re.compile(r"([a-z])\1{2,}")
+_SPELLED_OUT = re.compile(r"\b[a-z](?: [a-z]){2,}\b")
+_WORD = re.compile(r"[a-z]+")
+
+
+def _squeeze(match: "re.Match[str]") -> str:
+    """'diiiie' -> 'die', 'killlll' -> 'kill', 'pleeeease' -> 'please': the first squeeze that is a word."""
+    word = match.group(0)
+    if re.fullmatch(r"sh+", word):  # "shhh" is not "sh" (self-harm)
+        return word
+    runs = list(_REPEATED.finditer(word))
+    if not runs:
+        return word
+    options = []
+    for keep in itertools.product((2, 1), repeat=min(len(runs), 4)):
+        pieces, last = [], 0
+        for run, n in zip(runs, keep + (2,) * (len(runs) - len(keep))):
+            pieces.append(word[last : run.start()] + run.group(1) * n)
+            last = run.end()
+        options.append("".join(pieces) + word[last:])
+    for option in options:
+        if _known(option):
+            return option
+    return options[0]
+
+
+def _join_letters(match: "re.Match[str]") -> str:
+    """'d i e' -> 'die', 's u i c i d e' -> 'suicide': spelt-out letters that make a word are joined."""
+    joined = match.group(0).replace(" ", "")
+    return joined if _known(joined) else match.group(0)
+
+
+def _rewrite(text: str) -> str:
+    """Lower-cased, cleaned text with stretched words squeezed and text-speak written out (no end marker)."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    text = fold(text).lower()
+    text = _WORD.sub(_squeeze, text)
+    text = _SPELLED_OUT.sub(_join_letters, text)
+    for pattern, replacement in _REWRITES_COMPILED:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+def normalise(text: str) -> str:
+    """The text the patterns see (docs/safety.md). Always ends with ' .' (the end-of-message mark)."""
+    return (_rewrite(text or "") + " .").lstrip()

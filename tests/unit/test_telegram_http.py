@@ -1,4 +1,5 @@
-"""bot/channels/telegram/http.py: python-telegram-bot's Bot API calls over aiohttp, against real HTTP servers on 127.0.0.1."""
+"""bot/channels/telegram/http.py: python-telegram-bot's Bot API calls over aiohttp, against real HTTP servers on
+127.0.0.1."""
 
 import asyncio
 import json
@@ -8,13 +9,13 @@ import traceback
 
 import pytest
 from aiohttp import web
+from fake_telegram import BOT_USER, FakeTelegram
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.http import AiohttpRequest, with_aiohttp
-from fake_telegram import BOT_USER, FakeTelegram
 
 TOKEN = "4839574812:AAF-canary-token-never-logged_XyZ"
 MARKUP = InlineKeyboardMarkup([[InlineKeyboardButton("Leave quickly", callback_data="exit")]])
@@ -30,8 +31,12 @@ class Server:
 
     async def handle(self, request):
         method = request.match_info["method"]
-        received = {"method": method, "content_type": request.content_type,
-                    "user_agent": request.headers.get("User-Agent"), "fields": {}}
+        received = {
+            "method": method,
+            "content_type": request.content_type,
+            "user_agent": request.headers.get("User-Agent"),
+            "fields": {},
+        }
         if request.content_type == "multipart/form-data":
             async for part in await request.multipart():
                 received["fields"][part.name] = (part.filename, part.headers.get("Content-Type"), await part.read())
@@ -119,7 +124,8 @@ async def test_files_are_sent_multipart_as_with_httpx(server):
     with_httpx = await files_received(server, HTTPXRequest)
     assert fields.pop("document") == with_httpx.pop("document")
     assert {name: (filename, value) for name, (filename, _, value) in fields.items()} == {
-        name: (filename, value) for name, (filename, _, value) in with_httpx.items()}
+        name: (filename, value) for name, (filename, _, value) in with_httpx.items()
+    }
 
 
 async def test_an_api_error_raises_bad_request(server):
@@ -131,8 +137,10 @@ async def test_an_api_error_raises_bad_request(server):
 
 
 async def test_flood_control_raises_retry_after(server):
-    server.answers["sendMessage"] = (429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
-                                           "parameters": {"retry_after": 3}})
+    server.answers["sendMessage"] = (
+        429,
+        {"ok": False, "error_code": 429, "description": "Too Many Requests", "parameters": {"retry_after": 3}},
+    )
     async with server.bot() as bot:
         with pytest.raises(RetryAfter) as raised:
             await bot.send_message(1, "hi")

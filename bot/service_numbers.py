@@ -1,4 +1,4 @@
-"""The one reviewed list of phone numbers and web addresses (responses/services.yml)."""
+"""Every phone number and web address the bot gives, from the one reviewed list (responses/services.yml)."""
 
 from functools import lru_cache
 from typing import Dict

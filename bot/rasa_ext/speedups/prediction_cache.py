@@ -21,7 +21,7 @@ At most `size` predictions are kept, least recently used dropped first.
 import copy
 import time
 from collections import OrderedDict
-from typing import Callable, Hashable, List, Optional, Tuple
+from typing import Any, Callable, Hashable, List, Optional, Tuple
 
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.shared.core.events import (
@@ -36,7 +36,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import safe_slot_value
+from bot.rasa_ext.tracker_store import safe_slot_value
 
 Key = Tuple[Hashable, ...]
 RULE_POLICY = "RulePolicy"
@@ -151,3 +151,12 @@ class PredictionCache:
     def uncached(self, tracker: DialogueStateTracker) -> PolicyPrediction:
         """Rasa's own prediction, bypassing the memory (for tests and comparisons)."""
         return self._predict(tracker)
+
+
+def install(agent: Any) -> PredictionCache:
+    """The processor's next-action predictions go through a `PredictionCache` (monkeypatching the private
+    `_predict_next_with_tracker` on the instance); a second call on the same agent returns the cache it has."""
+    predict = agent.processor._predict_next_with_tracker
+    if not isinstance(predict, PredictionCache):
+        agent.processor._predict_next_with_tracker = predict = PredictionCache(predict)
+    return predict

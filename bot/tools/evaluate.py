@@ -169,9 +169,7 @@ def format_report(report: Mapping[str, Any]) -> str:
         f"{'concern':<20} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
     ]
     for label, m in report["per_concern"].items():
-        lines.append(
-            f"{label:<20} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>7.3f} {m['support']:>8}"
-        )
+        lines.append(f"{label:<20} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>7.3f} {m['support']:>8}")
     labels: Sequence[str] = report["confusion"]["labels"]
     if labels:
         lines += ["", "confusion matrix (rows: expected, columns: predicted)"]
@@ -197,7 +195,10 @@ def format_report(report: Mapping[str, Any]) -> str:
 
 def format_comparison(reports: Mapping[str, Mapping[str, Any]]) -> str:
     """One line per labelled file: the headline figures side by side."""
-    lines = [f"{'set':<24} {'rows':>5} {'accuracy':>9} {'macro-F1':>9} {'crisis recall':>16} {'false alarms':>13} {'traps':>8}"]
+    lines = [
+        f"{'set':<24} {'rows':>5} {'accuracy':>9} {'macro-F1':>9} {'crisis recall':>16} "
+        f"{'false alarms':>13} {'traps':>8}"
+    ]
     for name, r in reports.items():
         crisis = f"{_number(r['crisis']['recall'])} ({r['crisis']['caught']}/{r['crisis']['rows']})"
         traps = f"{r['trap_false_alarms']['count']}/{r['trap_false_alarms']['of']}"

@@ -2,7 +2,6 @@
 connection's write lock, read-only, full, the folder removed) leaves `record` instant, is logged once when it
 starts and once when it ends, keeps the counts in memory, and loses none once the database is back."""
 
-import logging
 import shutil
 import sqlite3
 import time
@@ -96,10 +95,13 @@ def test_a_database_locked_by_another_process(path, caplog):
     assert writer.close() == 0
 
 
-@pytest.mark.parametrize("fault, state", [
-    ("PRAGMA query_only = ON", "read-only"),  # as chmod would, for a user that isn't root
-    (sqlite3.OperationalError("database or disk is full"), "full (no space left)"),  # a failing connection
-])
+@pytest.mark.parametrize(
+    "fault, state",
+    [
+        ("PRAGMA query_only = ON", "read-only"),  # as chmod would, for a user that isn't root
+        (sqlite3.OperationalError("database or disk is full"), "full (no space left)"),  # a failing connection
+    ],
+)
 def test_a_read_only_or_full_database(path, caplog, fault, state):
     opener = Switchable()
     opener.fault = fault

@@ -1,14 +1,8 @@
-"""The engine in a process of its own, so Rasa's work and Telegram's HTTP each get a core.
+"""The engine in a process of its own, so Rasa's work and Telegram's HTTP each get a core: the Telegram side.
 
 On one process the two take turns on one interpreter lock, and under load every chat waits for both
-(benchmarks/README.md). Here the Telegram process writes each call as one JSON line to the engine process's stdin
-without waiting, so the engine always has the next turn queued, and matches the answers (one JSON line each, in
-the same order) to the callers by number. Message text crosses only this pipe, in memory; neither side keeps it.
-
-    request:  [number, "reply", conversation_id, text]   answer: [number, reply_as_dict]
-              [number, "forget", conversation_id]          answer: [number, null]
-              [number, "count", {"outcomes": [...]}]       no answer ("count this": quick exits, deleted pictures)
-              [number, "health"]                           answer: [number, {"statistics": ..., ...}]
+(benchmarks/README.md). `EngineProcess` starts `python -m bot.engine.serve` and talks to it over the pipe
+(bot/engine/protocol.py). This half imports no Rasa: the Telegram process uses it.
 
 The engine process answers one call at a time, in the order it gets them. After sending a reply it counts the turn
 (`Engine.count`, a step of its own), and it is the one writer of statistics: counts go to a `StatsWriter`, whose
@@ -27,15 +21,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
+from bot.engine.protocol import MAX_LINE, READY, encode
 from bot.replies import Reply, failure_reply
 from bot.settings import SECRET_ENVIRONMENT, turn_deadline
 
-log = logging.getLogger(__name__)
-
-READY = "ready"
-MAX_LINE = 1 << 20  # one answer is a few kB; Telegram caps a message at 4,096 characters
+log = logging.getLogger("bot.engine_process")  # the name its log lines have always had (docs/deploy.md's searches)
 MAX_UNSENT_COUNTS = 10_000  # "count this" calls kept while no engine process is running
 
 
@@ -49,8 +41,13 @@ class EngineProcess:
     Use as `async with EngineProcess(stats_db=...) as engine:`; `start()` returns once the model is loaded.
     """
 
-    def __init__(self, model_path: Optional[Path] = None, stats_db: Optional[Path] = None,
-                 start_timeout: float = 300.0, deadline: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        model_path: Optional[Path] = None,
+        stats_db: Optional[Path] = None,
+        start_timeout: float = 300.0,
+        deadline: Optional[float] = None,
+    ) -> None:
         self.model_path = model_path
         self.stats_db = stats_db
         self.start_timeout = start_timeout
@@ -94,7 +91,7 @@ class EngineProcess:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
-        from bot.training import latest_model  # no Rasa: only the models folder
+        from bot.model_files import latest_model  # no Rasa: only the models folder
 
         try:
             model = self.model_path or latest_model()
@@ -103,8 +100,14 @@ class EngineProcess:
         config = {"model": str(model), "stats_db": str(self.stats_db) if self.stats_db else None}
         environment = {name: value for name, value in os.environ.items() if name not in SECRET_ENVIRONMENT}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.engine_process", json.dumps(config),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE, env=environment,
+            sys.executable,
+            "-m",
+            "bot.engine.serve",
+            json.dumps(config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=MAX_LINE,
+            env=environment,
         )
         try:
             line = await asyncio.wait_for(process.stdout.readline(), self.start_timeout)
@@ -149,7 +152,7 @@ class EngineProcess:
 
     def _write(self, request: List[Any]) -> int:
         number = next(self._numbers)
-        self._process.stdin.write(json.dumps([number, *request]).encode() + b"\n")
+        self._process.stdin.write(encode([number, *request]))
         return number
 
     async def _call(self, *request: Any, within: Optional[float] = None, kill: bool = True) -> Optional[Any]:
@@ -183,8 +186,7 @@ class EngineProcess:
         once) and start a fresh one in the background."""
         if process is not self._process or process.returncode is not None:
             return  # another turn already did
-        log.error("The engine process did not answer within %.1f s: killed, and a new one is starting.",
-                  self.deadline)
+        log.error("The engine process did not answer within %.1f s: killed, and a new one is starting.", self.deadline)
         self.restarts += 1
         self._process = None
         process.kill()
@@ -221,7 +223,7 @@ class EngineProcess:
             pass
 
     async def count(self, **counts: Any) -> None:
-        """"Count this" (Stats.record's keywords): written to the engine process without waiting for it; kept
+        """ "Count this" (Stats.record's keywords): written to the engine process without waiting for it; kept
         here, in numbers only, while no engine process runs."""
         if self.running:
             try:
@@ -275,92 +277,3 @@ async def _stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> Non
             await asyncio.wait_for(process.wait(), grace)
         except asyncio.TimeoutError:
             continue
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The engine process itself: `python -m bot.engine_process CONFIG_JSON`
-
-
-def _requests(fd: int) -> Iterator[bytes]:
-    """The request lines arriving on `fd`, until it closes."""
-    pending = b""
-    while True:
-        line, found, rest = pending.partition(b"\n")
-        if found:
-            pending = rest
-            del rest
-            yield line
-            del line
-            continue
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            return
-        pending += chunk
-        del chunk
-
-
-def _serve(config: Dict[str, Any]) -> None:
-    """Load the engine, say ready, then answer requests from stdin until it closes."""
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # whatever else prints goes to stderr, never to the answers
-    sys.stdout = sys.stderr
-
-    import warnings
-
-    warnings.showwarning = lambda *args, **kwargs: None
-    from bot.privacy import configure_logging, no_core_dumps
-
-    no_core_dumps()
-    configure_logging()
-    from bot.engine import Engine
-    from bot.stats.writer import StatsWriter
-
-    # The one writer of statistics: counts in memory at once, written by a thread of their own.
-    counts = StatsWriter(Path(config["stats_db"])).start() if config.get("stats_db") else None
-    engine = Engine.load(Path(config["model"]), stats=counts)
-    loop = asyncio.new_event_loop()
-
-    def send(line: Any) -> None:
-        answers.write(json.dumps(line).encode() + b"\n")
-        answers.flush()
-
-    send(READY)
-    try:
-        for line in _requests(sys.stdin.fileno()):
-            number, kind, *arguments = json.loads(line)
-            del line
-            if kind == "reply":
-                conversation_id, text = arguments
-                del arguments
-                reply = loop.run_until_complete(engine.reply(conversation_id, text))
-                del text
-                send([number, reply.to_dict()])
-                del reply
-                loop.run_until_complete(engine.count(conversation_id))  # counting: after the answer is sent
-            elif kind == "forget":
-                loop.run_until_complete(engine.forget(arguments[0]))
-                send([number, None])
-            elif kind == "count":
-                _count(counts, arguments[0])
-            elif kind == "health":
-                send([number, counts.health() if counts else {"statistics": "off"}])
-    except BrokenPipeError:  # the Telegram process has gone
-        pass
-    finally:
-        if counts is not None:
-            counts.close()
-        loop.close()
-
-
-def _count(counts: Any, fields: Any) -> None:
-    """A "count this" from the Telegram process (keys from closed lists only: anything else is refused)."""
-    if counts is None:
-        return
-    try:
-        counts.record(**fields)
-    except (TypeError, ValueError) as error:
-        log.error("A count from the Telegram process was refused (%s).", type(error).__name__)
-
-
-if __name__ == "__main__":
-    _serve(json.loads(sys.argv[1]))

@@ -1,0 +1,1 @@
+"""Everything that plugs into Rasa: the components config.yml names, and the classes endpoints.yml names."""

@@ -1,0 +1,24 @@
+"""Every patch of Rasa's internals the engine makes for speed, in one place, installed by one call: `install(agent)`.
+
+Each is listed in README.md beside this file, with why and how it is checked. `SIGNPOST_SPEEDUPS=0`
+(`bot.settings.speedups`) leaves them all out: stock Rasa (its dask graph runner, no prediction cache, its own
+`Domain.is_empty`, the classifier's own feature code), with the same answers, only slower.
+"""
+
+from typing import Any, Optional
+
+from bot.rasa_ext.speedups import domain, graph_runner, prediction_cache
+from bot.rasa_ext.speedups.prediction_cache import PredictionCache
+from bot.settings import speedups as enabled
+
+__all__ = ["PredictionCache", "enabled", "install"]
+
+
+def install(agent: Any) -> Optional[PredictionCache]:
+    """Install every speed-up on a loaded agent (nothing when `SIGNPOST_SPEEDUPS=0`); returns the prediction cache,
+    or None. Safe to call twice on one agent: a second engine on it shares what the first installed."""
+    if not enabled():
+        return None
+    graph_runner.install(agent)
+    domain.install(agent)
+    return prediction_cache.install(agent)

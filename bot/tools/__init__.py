@@ -1,0 +1,1 @@
+"""The developer and moderator tools behind `signpost train`, `signpost eval` and `signpost classify`."""
