@@ -39,7 +39,11 @@ def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
             figures = results[target]["runs"][users]
             # Every planned turn answered, in order, with the engine's own answer.
             assert figures["turns_answered"] + figures["silent_turns"] == figures["turns_planned"] > 0, figures
-            assert figures["lost"] == figures["out_of_order"] == figures["mismatched"] == 0, (target, figures)
+            assert figures["lost"] == figures["out_of_order"] == 0, (target, figures)
+            if target == "telegram":
+                # Stock `rasa run` has no engine context step (a repeated concern's short answer, the crisis
+                # reminder), so only Signpost's own answers must match the engine's exactly.
+                assert figures["mismatched"] == 0, (target, figures)
             assert figures["turns_per_s"] > 0 and figures["latency"]["p95_ms"] > 0
             assert figures["rounds"] == [figures["turns_per_s"]]  # --quick measures one round
         assert results["telegram"]["runs"]["4"]["extra_messages"] == 0
