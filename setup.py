@@ -1,7 +1,8 @@
 """The wheel carries the run-time files a bot needs besides its model, copied from the checkout at build time.
 
-`responses/services.yml` (every phone number and address) and `nlu/safety_patterns*.jsonl` (the safety net) are
-read when the bot runs; in a checkout from where they are, in an installed wheel from `bot/data/` (bot/settings.py).
+`responses/services.yml` (every phone number and address), `responses/channel.yml` (the words the code says itself)
+and `nlu/safety_patterns*.jsonl` (the safety net) are read when the bot runs; in a checkout from where they are, in
+an installed wheel from `bot/data/` (bot/settings.py).
 Everything else is in pyproject.toml.
 """
 
@@ -12,7 +13,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-RUNTIME_FILES = ("responses/services.yml", "nlu/safety_patterns*.jsonl")  # the same as bot.settings.RUNTIME_FILES
+# The same as bot.settings.RUNTIME_FILES.
+RUNTIME_FILES = ("responses/services.yml", "responses/channel.yml", "nlu/safety_patterns*.jsonl")
 
 
 class BuildPyWithRuntimeData(build_py):

@@ -88,9 +88,6 @@ def seriousness(intent: str) -> int:
     return _RANK.get(concern_of(intent), SPECIFIC_RANK)
 
 
-# Button titles for the concerns the menu of concerns (responses/shared.yml) has no button for.
-EXTRA_TITLES = {"privacy_question": "Is what I say private?"}
-
 # ---------------------------------------------------------------------------------------------------------
 # Splitting
 # ---------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from bot import settings
-from bot.settings import CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
+from bot.settings import CHANNEL_TEXTS_FILE, CONFIG, MODELS_DIR, NLU_DIR, RESPONSES_DIR, ROOT
 
 # The project's Rasa components that learn from the training data (config.yml names them), and the safety rules the
 # safety net's stored words are for (a folder stands for every .py file in it).
@@ -19,10 +19,11 @@ MODEL_PREFIX = "signpost-"
 
 def training_inputs() -> Iterable[Path]:
     """Every file Rasa trains from (the safety patterns and services are read at run time instead), and the code of
-    the project's own trained components, whose output the model stores."""
+    the project's own trained components, whose output the model stores. The channel texts are no domain file (Rasa
+    skips them) and are read at run time: a changed word there needs no new model."""
     yield CONFIG
     for folder in (NLU_DIR, RESPONSES_DIR):
-        yield from sorted(folder.rglob("*.yml"))
+        yield from (path for path in sorted(folder.rglob("*.yml")) if path != CHANNEL_TEXTS_FILE)
     for path in (ROOT / name for name in TRAINED_COMPONENTS):
         if path.is_dir():
             yield from sorted(path.rglob("*.py"))

@@ -6,7 +6,7 @@ A `Reply` crosses the pipe between the Telegram process and the engine process (
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from bot import service_numbers
+from bot import channel_texts
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,5 @@ class Reply:
 
 def failure_reply() -> Reply:
     """What a young person sees if something inside the bot fails: Childline, never an error."""
-    values = service_numbers.placeholders()
-    text = (
-        "Sorry, something went wrong on my side. "
-        f"You can talk to Childline any time: call {values['childline_phone']} or chat at {values['childline_web']}. "
-        f"If you are in danger now, call {values['emergency_phone']}."
-    )
+    text = channel_texts.text("failure")  # responses/channel.yml
     return Reply((BotMessage(text),), "out_of_scope", "nlu_fallback", 0.0, None, "error")

@@ -1,14 +1,15 @@
-"""Everything Signpost reads from the environment, and the project's paths, in one place.
+"""Everything Signpost reads from the environment, the project's paths, and how long it keeps what it keeps.
 
 Two ways to run: from a checkout (the source tree, as `make` sets it up), where training reads `config.yml`, `nlu/`
 and `responses/`; or from an installed wheel (`pip install .`), which has no checkout. What a running bot reads
-besides the model (the reviewed services file and the safety patterns) is copied into the package, `bot/data/`,
-when the wheel is built (setup.py); in a checkout the files themselves are read. Where the model is found:
-`--model PATH` or `SIGNPOST_MODEL` (a model file, or a folder holding models), else `models/` in a checkout, else
-`$XDG_DATA_HOME/signpost/models` (`~/.local/share/signpost/models`) for an installed wheel.
+besides the model (the reviewed services file, the channel texts and the safety patterns) is copied into the
+package, `bot/data/`, when the wheel is built (setup.py); in a checkout the files themselves are read. Where the
+model is found: `--model PATH` or `SIGNPOST_MODEL` (a model file, or a folder holding models), else `models/` in a
+checkout, else `$XDG_DATA_HOME/signpost/models` (`~/.local/share/signpost/models`) for an installed wheel.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -17,13 +18,15 @@ ROOT = PACKAGE_DIR.parent
 IN_CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "nlu").is_dir()
 # The run-time files a wheel carries (copied there at build time from the checkout's files named below).
 PACKAGE_DATA = PACKAGE_DIR / "data"
-RUNTIME_FILES = ("responses/services.yml", "nlu/safety_patterns*.jsonl")
+RUNTIME_FILES = ("responses/services.yml", "responses/channel.yml", "nlu/safety_patterns*.jsonl")
 
 CONFIG = ROOT / "config.yml"
 ENDPOINTS = ROOT / "endpoints.yml"
 NLU_DIR = ROOT / "nlu"
 RESPONSES_DIR = ROOT / "responses"
 SERVICES_FILE = (RESPONSES_DIR if IN_CHECKOUT else PACKAGE_DATA) / "services.yml"
+# The words the code says itself, outside the Rasa domain (bot/channel_texts.py).
+CHANNEL_TEXTS_FILE = (RESPONSES_DIR if IN_CHECKOUT else PACKAGE_DATA) / "channel.yml"
 SAFETY_PATTERNS = (NLU_DIR if IN_CHECKOUT else PACKAGE_DATA) / "safety_patterns.jsonl"
 # Crisis words in other languages, one row per pattern with its language and source (loaded with the main file).
 SAFETY_PATTERNS_LANGUAGES = (NLU_DIR if IN_CHECKOUT else PACKAGE_DATA) / "safety_patterns_languages.jsonl"
@@ -37,6 +40,14 @@ def user_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME", "").strip()
     return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share") / "signpost"
 
+
+# How long what is kept is kept. The privacy text (responses/channel.yml) says these, filled in from here.
+# The engine forgets a conversation (its topics and actions, never text) after this long without a message
+# (bot/rasa_ext/tracker_store.py); Rasa's session_expiration_time in responses/domain.yml is the same.
+CONVERSATION_KEPT = timedelta(minutes=30)
+# The Telegram process keeps a chat's message ids (numbers only) this long, so /exit can delete the chat: Telegram
+# lets a bot delete the messages of a private chat for 48 hours (bot/channels/telegram/chat_memory.py).
+MESSAGE_IDS_KEPT = timedelta(hours=48)
 
 MODELS_DIR = Path(
     os.environ.get("SIGNPOST_MODELS_DIR") or (ROOT / "models" if IN_CHECKOUT else user_data_dir() / "models")

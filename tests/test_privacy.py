@@ -17,6 +17,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from bot import settings
 from bot.privacy import Pseudonymiser, configure_logging
 from bot.rasa_ext.tracker_store import RedactingTrackerStore
 from bot.settings import RESPONSES_DIR
@@ -247,6 +248,13 @@ async def test_idle_conversations_expire(domain):
     assert list(await store.keys()) == ["busy"]
     now[0] += 31 * 60
     assert list(await store.keys()) == []
+
+
+async def test_conversations_are_kept_as_long_as_the_privacy_text_says(domain, monkeypatch):
+    # The /privacy text says bot.settings.CONVERSATION_KEPT in words (responses/channel.yml): the store keeps that.
+    assert RedactingTrackerStore(domain).idle_seconds == settings.CONVERSATION_KEPT.total_seconds() == 30 * 60
+    monkeypatch.setattr(settings, "CONVERSATION_KEPT", timedelta(minutes=20))
+    assert RedactingTrackerStore(domain).idle_seconds == 20 * 60
 
 
 async def test_events_per_conversation_are_bounded(domain):

@@ -1,7 +1,9 @@
 """What Signpost says, checked without a model: the response files, the one services file and the rules.
 
 Every response is rendered the way the bot renders it (Rasa's interpolation, with the values from
-responses/services.yml) and checked for the safety rules in /work/shared/guidance.md.
+responses/services.yml) and checked for the safety rules in /work/shared/guidance.md. The words the code says itself
+(responses/channel.yml: the Telegram front end's, the terminal's, the failure reply) get the same checks, filled
+the way bot.channel_texts fills them.
 """
 
 import copy
@@ -14,10 +16,12 @@ import pytest
 import textstat
 import yaml
 from rasa.core.nlg.interpolator import interpolate, interpolate_text
+from rasa.shared.core.domain import Domain
 
+from bot import channel_texts, settings
 from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, PLATFORMS
 from bot.service_numbers import load_services, placeholders
-from bot.settings import NLU_DIR, RESPONSES_DIR
+from bot.settings import CHANNEL_TEXTS_FILE, NLU_DIR, RESPONSES_DIR
 
 MAX_WORDS = 60
 MAX_GRADE = 6.0
@@ -92,7 +96,8 @@ PASSING_ON = re.compile(
 
 
 def _response_files() -> List[Path]:
-    return [p for p in sorted(RESPONSES_DIR.glob("*.yml")) if p.name not in ("services.yml", "domain.yml")]
+    not_responses = ("services.yml", "domain.yml", CHANNEL_TEXTS_FILE.name)  # the channel texts: CHANNEL below
+    return [p for p in sorted(RESPONSES_DIR.glob("*.yml")) if p.name not in not_responses]
 
 
 def _load_responses() -> Dict[str, list]:
@@ -137,8 +142,39 @@ def bubbles() -> Iterator[Tuple[str, dict]]:
             yield (f"{name}[{platform}]" if platform else name), variation
 
 
-BUBBLES = list(bubbles())
+# The channel texts by name (a group's texts as "group.key"), in a response variation's shape; what the code fills in
+# itself (an entry's `values`) gets a typical value here.
+CHANNEL = dict(channel_texts.every_text())
+CHANNEL_VALUES = channel_texts.values()
+GIVEN = {"count": "3", "title": "Someone is threatening me"}
+
+# Button titles and the command menu's descriptions: checked like the responses' button titles (spelling, no
+# identifying question, placeholders, numbers), but they are labels, not bubbles to read (no length or reading age).
+LABELS = {"telegram_leave_button", "telegram_commands", "also_button", "also_titles"}
+
+BUBBLES = list(bubbles()) + list(CHANNEL.items())
 BUBBLE_IDS = [name for name, _ in BUBBLES]
+READ = [(name, variation) for name, variation in BUBBLES if name.partition(".")[0] not in LABELS]
+READ_IDS = [name for name, _ in READ]
+
+
+def shown(name: str, variation: dict) -> str:
+    """A bubble's text as the young person sees it: a response as ServicesNLG fills it, a channel text as
+    bot.channel_texts does (a group's short texts as they are)."""
+    if name not in CHANNEL:
+        return render(variation["text"])
+    entry, _, key = name.partition(".")
+    if key:
+        return channel_texts.group(entry)[key]
+    return channel_texts.text(name, **{value: GIVEN[value] for value in variation.get("values") or ()})
+
+
+def known_values(name: str, variation: dict) -> Dict[str, str]:
+    """The placeholders a bubble may use: the services; for a channel text also the durations of bot/settings.py
+    and its own `values` (a response can't: ServicesNLG fills the services only)."""
+    if name not in CHANNEL:
+        return VALUES
+    return {**CHANNEL_VALUES, **{value: GIVEN[value] for value in variation.get("values") or ()}}
 
 
 def rule_for(intent: str, entities: bool = False) -> List[str]:
@@ -205,8 +241,8 @@ def test_the_services_file_holds_the_uk_numbers_from_the_guidance():
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_every_bubble_renders_with_no_unknown_placeholder(name, variation):
     for key in PLACEHOLDER.findall(variation["text"]):
-        assert key in VALUES, f"{name}: unknown placeholder {{{key}}}"
-    rendered = render(variation["text"])
+        assert key in known_values(name, variation), f"{name}: unknown placeholder {{{key}}}"
+    rendered = shown(name, variation)
     assert "{" not in rendered and "}" not in rendered, rendered
     for button in variation.get("buttons", []):
         title = interpolate_text(button["title"], dict(VALUES))
@@ -234,28 +270,30 @@ def test_no_literal_number_or_address_in_a_response(name, variation):
 
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_every_number_and_address_shown_is_from_services(name, variation):
-    rendered = render(variation["text"])
+    rendered = shown(name, variation)
     for address in ADDRESS.findall(rendered):
         assert address in SERVICE_VALUES, f"{name}: {address!r} is not a value in services.yml"
+    # A channel text's other numbers are the settings' durations ("30 minutes") and what the code fills in.
+    filled = {n for value in known_values(name, variation).values() for n in DIGIT_RUN.findall(value)}
     for number in DIGIT_RUN.findall(rendered):
-        assert number in SERVICE_VALUES or number in AGES, f"{name}: {number!r} is not from services.yml"
+        assert number in SERVICE_VALUES | AGES | filled, f"{name}: {number!r} is not from services.yml"
 
 
-@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+@pytest.mark.parametrize("name,variation", READ, ids=READ_IDS)
 def test_every_bubble_is_short(name, variation):
-    words = len(render(variation["text"]).split())
+    words = len(shown(name, variation).split())
     assert words <= MAX_WORDS, f"{name}: {words} words"
 
 
-@pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
+@pytest.mark.parametrize("name,variation", READ, ids=READ_IDS)
 def test_every_bubble_reads_at_age_eleven(name, variation):
-    grade = textstat.flesch_kincaid_grade(render(variation["text"]))
+    grade = textstat.flesch_kincaid_grade(shown(name, variation))
     assert grade <= MAX_GRADE, f"{name}: Flesch-Kincaid grade {grade}"
 
 
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_no_bubble_asks_for_a_picture_or_who_they_are(name, variation):
-    texts = [render(variation["text"])] + [b["title"] for b in variation.get("buttons", [])]
+    texts = [shown(name, variation)] + [b["title"] for b in variation.get("buttons", [])]
     for sentence in [s for text in texts for s in sentences(text)]:
         if TELLS_NOT_TO.match(sentence):  # "Please don't send pictures here." is the opposite of asking
             continue
@@ -265,7 +303,7 @@ def test_no_bubble_asks_for_a_picture_or_who_they_are(name, variation):
 
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_ceop_is_always_called_the_police_and_not_anonymous(name, variation):
-    text = render(variation["text"])
+    text = shown(name, variation)
     if "CEOP" in text or VALUES["ceop_web"] in text:
         assert "police" in text.lower(), name
         assert "not anonymous" in text.lower(), name
@@ -274,7 +312,7 @@ def test_ceop_is_always_called_the_police_and_not_anonymous(name, variation):
 
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_nobody_is_told_to_screenshot_or_pass_on_a_picture(name, variation):
-    for sentence in sentences(render(variation["text"])):
+    for sentence in sentences(shown(name, variation)):
         if PASSING_ON.search(sentence):
             assert NEGATION.search(sentence), f"{name}: {sentence!r}"
 
@@ -288,7 +326,7 @@ def test_uk_spelling(name, variation):
 
 @pytest.mark.parametrize("name,variation", BUBBLES, ids=BUBBLE_IDS)
 def test_report_remove_and_take_it_down_are_honest_about_private_chats(name, variation):
-    text = render(variation["text"])
+    text = shown(name, variation)
     if "Report Remove" in text or "Take It Down" in text:
         assert "can't reach" in text, f"{name}: say these tools can't reach private chats"
 
@@ -721,3 +759,52 @@ def test_not_english_says_so_with_childline_and_999():
 )
 def test_the_new_intents_count_as_fixed_concerns(intent, concern):
     assert OTHER_INTENTS[intent] == concern
+
+
+# --- The words the code says itself (responses/channel.yml) ------------------------------------------------------
+
+# Channel texts that are not a whole answer, and why they need no Childline of their own. Every other text the code
+# says is all the young person gets for what they sent, so it shows Childline like every answer of the engine.
+NOT_A_WHOLE_ANSWER = {
+    **{name: "a label (LABELS)" for name in LABELS},
+    "telegram_privacy": "the first of /privacy's two bubbles; the second shows Childline",
+    "telegram_picture": "the engine's answer to the words sent with the picture comes next",
+    "telegram_exit": "the quick exit's one neutral line, for when someone may be looking",
+    "telegram_exit_partly": "the quick exit's one neutral line, for when someone may be looking",
+    "telegram_used_button": "a short note over the chat; it points to /help",
+    "terminal_intro": "the conversation comes next",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANNEL))
+def test_every_channel_answer_shows_childline(name):
+    if name.partition(".")[0] in NOT_A_WHOLE_ANSWER:
+        return
+    assert shows_childline(shown(name, CHANNEL[name])), f"{name}: a whole answer with no way to Childline"
+
+
+def test_the_channel_texts_exempt_from_childline_exist():
+    # An exemption for a text that is gone would exempt whatever later takes its name.
+    assert set(NOT_A_WHOLE_ANSWER) <= {name.partition(".")[0] for name in CHANNEL}
+
+
+def test_channel_texts_have_names_of_their_own():
+    assert not set(CHANNEL) & set(RESPONSES)
+
+
+def test_rasa_reads_the_responses_folder_without_the_channel_texts():
+    """responses/ is Rasa's domain folder (training reads it): the channel texts file is skipped, having no domain key,
+    so it adds nothing to the domain and changing it needs no new model."""
+    assert not Domain.is_domain_file(CHANNEL_TEXTS_FILE)
+    domain = Domain.from_directory(str(RESPONSES_DIR))
+    assert set(domain.responses) == set(RESPONSES)
+    said = {v["text"] for variations in domain.responses.values() for v in variations}
+    assert not said & {variation["text"] for variation in CHANNEL.values()}
+
+
+def test_the_privacy_text_says_the_settings_durations():
+    text = shown("telegram_privacy", CHANNEL["telegram_privacy"])
+    assert f"forget it after {channel_texts.in_words(settings.CONVERSATION_KEPT)}." in text
+    assert f"for up to {channel_texts.in_words(settings.MESSAGE_IDS_KEPT)}," in text
+    # Rasa's own session ends when the engine forgets the conversation: a message after it starts afresh.
+    assert DOMAIN["session_config"]["session_expiration_time"] * 60 == settings.CONVERSATION_KEPT.total_seconds()

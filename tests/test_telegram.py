@@ -12,6 +12,7 @@ import pytest
 from fake_telegram import FakeTelegram
 from helpers import InProcessEngine
 
+from bot import settings
 from bot.channels import telegram as tg
 from bot.privacy import Pseudonymiser
 from bot.stats import Stats
@@ -106,9 +107,21 @@ async def test_help_and_privacy(fake, bot):
     await fake.wait_for_replies(ALICE, sent)
     assert "999" in fake.bot_text(ALICE, sent) and "0800 1111" in fake.bot_text(ALICE, sent)
     sent = await fake.send_command(ALICE, "/privacy")
-    await fake.wait_for_replies(ALICE, sent)
+    await fake.wait_for_replies(ALICE, sent, count=2)  # what is kept, then the rest
     privacy = fake.bot_text(ALICE, sent)
     assert "Nothing you type" in privacy and "/exit" in privacy and "deleted straight away" in privacy
+    # The file's words (responses/channel.yml) with the settings' durations.
+    assert privacy == "\n".join(m.text for m in tg.privacy())
+    assert "forget it after 30 minutes." in privacy and "for up to 2 days," in privacy
+
+
+async def test_the_privacy_text_follows_the_settings(fake, bot, monkeypatch):
+    monkeypatch.setattr(settings, "CONVERSATION_KEPT", timedelta(minutes=20))
+    monkeypatch.setattr(settings, "MESSAGE_IDS_KEPT", timedelta(hours=24))
+    sent = await fake.send_command(ALICE, "/privacy")
+    await fake.wait_for_replies(ALICE, sent, count=2)  # what is kept, then the rest
+    privacy = fake.bot_text(ALICE, sent)
+    assert "forget it after 20 minutes." in privacy and "for up to 1 day," in privacy and "2 days" not in privacy
 
 
 async def test_a_concern_naming_an_app_gets_that_apps_steps(fake, bot):
@@ -165,6 +178,7 @@ async def test_a_picture_is_deleted_at_once_and_never_downloaded(fake, bot, stat
     assert [c.params["message_id"] for c in fake.calls_to("deleteMessage", ALICE)] == [sent]
     assert sent not in fake.chat(ALICE).alive
     text = fake.bot_text(ALICE, sent)
+    assert text == tg.PICTURE_MENU.text and "0800 1111" in text  # a whole answer: Childline too
     assert "never need to show anyone a picture" in text
     assert "username" in text  # what to keep as proof instead
     assert "A pic of me got shared" in fake.bot_messages(ALICE)[-1].keyboard_titles()
@@ -214,7 +228,8 @@ async def test_voice_stickers_emoji_and_edits_are_handled(fake, bot, caplog):
     sent = await fake.send_media(ALICE, "location")
     await fake.wait_for_replies(ALICE, sent)
     assert sent not in fake.chat(ALICE).alive
-    assert "999" in fake.bot_text(ALICE, sent)
+    assert fake.bot_text(ALICE, sent) == tg.PLACE_TEXT
+    assert "999" in tg.PLACE_TEXT and "0800 1111" in tg.PLACE_TEXT
     await fake.settle(0.3)
     assert not errors(caplog)
     assert "getFile" not in fake.methods()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot import model_files
+from bot import model_files, settings
 from bot.engine import Engine
 from bot.tools import training
 
@@ -47,6 +47,13 @@ def test_the_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatc
     before = model_files.fingerprint()
     component.write_text("# v2\n")
     assert model_files.fingerprint() != before
+
+
+def test_the_channel_texts_are_read_at_run_time_not_trained_on():
+    # Rasa skips responses/channel.yml (no domain key: tests/test_responses.py); a changed word keeps the model.
+    inputs = list(model_files.training_inputs())
+    assert settings.CHANNEL_TEXTS_FILE.is_file() and settings.CHANNEL_TEXTS_FILE not in inputs
+    assert settings.RESPONSES_DIR / "domain.yml" in inputs
 
 
 @pytest.mark.slow  # trains a model from scratch

@@ -22,7 +22,7 @@ def test_the_package_comes_from_the_wheel_and_carries_its_run_time_files(install
     code = (
         "import json, sys, bot, bot.settings as s; print(json.dumps({'bot': bot.__file__, 'checkout': "
         "s.IN_CHECKOUT, 'patterns': str(s.SAFETY_PATTERNS), 'services': str(s.SERVICES_FILE), "
-        "'path': sys.path}))"
+        "'channel': str(s.CHANNEL_TEXTS_FILE), 'path': sys.path}))"
     )
     result = subprocess.run(
         [str(installed.bin / "python"), "-c", code],
@@ -36,6 +36,8 @@ def test_the_package_comes_from_the_wheel_and_carries_its_run_time_files(install
     assert found["bot"].startswith(str(installed.venv)) and found["checkout"] is False
     assert Path(found["patterns"]).is_file() and Path(found["services"]).is_file()
     assert Path(found["patterns"]).read_bytes() == (ROOT / "nlu" / "safety_patterns.jsonl").read_bytes()
+    # The words the code says itself (responses/channel.yml) come with the package too.
+    assert Path(found["channel"]).read_bytes() == (ROOT / "responses" / "channel.yml").read_bytes()
     assert not [p for p in found["path"] if p and Path(p).resolve() == ROOT]
     version = run(installed, ["--version"], tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == "signpost 0.1.0"
@@ -56,6 +58,7 @@ def test_a_conversation_with_the_installed_bot(installed, tmp_path):
         f"you: {line}" for line in script.splitlines()
     ]
     assert "automatic helper" in out and "0800 1111" in out and "  1) " in out
+    assert out.rstrip().endswith("bot: Take care. Childline is there any time: 0800 1111.")  # channel.yml's words
     assert "On Snapchat" in out  # the button picked by its number
     assert "Traceback" not in result.stderr
 

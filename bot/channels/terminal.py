@@ -6,14 +6,10 @@ Works with a keyboard or with lines piped in (it reads until the end of input), 
 import secrets
 from typing import Iterable, List, TextIO
 
+from bot import channel_texts
 from bot.engine import Engine
 from bot.replies import Button
-from bot.service_numbers import placeholders
 
-INTRO = (
-    "Signpost: an automatic helper, not a person. Nothing you type is saved.\n"
-    "Type what is happening in your own words. Type a number to pick a choice, or 'quit' to leave.\n"
-)
 QUIT_WORDS = frozenset({"quit", "exit", "bye!", "/exit", "/quit"})
 
 
@@ -34,7 +30,7 @@ async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bo
     piped input, so a scripted conversation reads as a transcript; a terminal already shows what was typed)."""
     # A fresh random id each run: it is the conversation's only name, and it is never written anywhere.
     conversation = secrets.token_hex(16)
-    out.write(INTRO)
+    out.write(channel_texts.text("terminal_intro") + "\n")
     choices: List[Button] = []
     lines = iter(lines)
     while True:
@@ -54,4 +50,4 @@ async def run_chat(engine: Engine, lines: Iterable[str], out: TextIO, prompt: bo
         choices = render(reply.messages, out)
         await engine.count(conversation)  # counting: a step of its own, after the answer is shown
     await engine.forget(conversation)
-    out.write(f"bot: Take care. Childline is there any time: {placeholders()['childline_phone']}.\n")
+    out.write(f"bot: {channel_texts.text('terminal_goodbye')}\n")

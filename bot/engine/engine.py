@@ -23,7 +23,7 @@ from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import long_messages, service_numbers
+from bot import channel_texts, long_messages, service_numbers
 from bot.concerns import PLATFORMS, concern_for
 from bot.engine import context, counting
 from bot.engine.events import split_turns
@@ -174,7 +174,8 @@ class Engine:
             also = None  # already offered ("I'm in danger now" after every concern answer)
         if also and messages:  # the second concern of a long message, as a button on the last bubble
             last = messages[-1]
-            button = Button(title=f"Also: {self._concern_titles[also]}", payload=f"/{also}")
+            title = channel_texts.text("also_button", title=self._concern_titles[also])  # "Also: ..."
+            button = Button(title=title, payload=f"/{also}")
             messages = messages[:-1] + (BotMessage(last.text, last.buttons + (button,)),)
         return Reply(
             messages=messages,
@@ -226,8 +227,9 @@ class Engine:
 
 
 def _concern_titles(domain: Domain) -> Dict[str, str]:
-    """Each concern's friendly button title, from the menu of concerns (responses/shared.yml), and a few more."""
-    titles = dict(long_messages.EXTRA_TITLES)
+    """Each concern's friendly button title, from the menu of concerns (responses/shared.yml), and a few more
+    (responses/channel.yml)."""
+    titles = channel_texts.group("also_titles")
     for variation in domain.responses.get("utter_fallback_menu") or []:
         for button in variation.get("buttons") or []:
             payload = button.get("payload") or ""

@@ -1,7 +1,7 @@
 """The Rasa tracker store that never keeps text, and the redaction it applies (see docs/privacy.md).
 
 `RedactingTrackerStore` keeps intents, the app name from the closed list, slots and actions, never text, in memory
-only, for a bounded number of conversations and at most 30 idle minutes.
+only, for a bounded number of conversations and at most 30 idle minutes (`bot.settings.CONVERSATION_KEPT`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from rasa.shared.core.events import (  # noqa: E402
 from rasa.shared.core.slots import BooleanSlot, CategoricalSlot, FloatSlot, Slot  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 
+from bot import settings  # noqa: E402
 from bot.concerns import PLATFORMS  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class RedactingTrackerStore(TrackerStore):
         domain: Optional[Domain] = None,
         event_broker: Any = None,
         *,
-        idle_seconds: float = 30 * 60,
+        idle_seconds: Optional[float] = None,
         max_conversations: int = 10_000,
         max_events: int = 200,
         clock: Callable[[], float] = time.monotonic,
@@ -159,6 +160,8 @@ class RedactingTrackerStore(TrackerStore):
     ) -> None:
         if event_broker is not None:
             raise ValueError("RedactingTrackerStore never publishes events: an event broker would send them on.")
+        if idle_seconds is None:  # as long as the privacy text says (bot/settings.py)
+            idle_seconds = settings.CONVERSATION_KEPT.total_seconds()
         if idle_seconds <= 0 or max_conversations < 1 or max_events < 1:
             raise ValueError("idle_seconds, max_conversations and max_events must be positive")
         super().__init__(domain, None, **kwargs)

@@ -22,6 +22,7 @@ RASA_FREE_CORE = (
     "bot.model_files",
     "bot.privacy",
     "bot.long_messages",
+    "bot.channel_texts",
 )
 
 # (modules the rule is about, imports they must never make, why)

@@ -1,19 +1,21 @@
 """Signpost on Telegram: `app` (wiring and `signpost telegram`), `handlers`, `chat_memory`, `updates` (reading,
-order, forgetting), `webhook`, `http` (Bot API calls over aiohttp) and `texts` (its own words)."""
+order, forgetting), `webhook`, `http` (Bot API calls over aiohttp) and `texts` (its own words, read from
+responses/channel.yml)."""
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application, main, run_until_signal, serve
-from bot.channels.telegram.chat_memory import DELETE_WINDOW, ChatMemory
+from bot.channels.telegram.chat_memory import ChatMemory
 from bot.channels.telegram.handlers import CHANNEL, EXIT_DATA, MAX_DELETE_BATCH, SignpostBot
 from bot.channels.telegram.texts import (
     COMMANDS,
-    EXIT_PARTLY_TEXT,
     EXIT_TEXT,
+    PICTURE_MENU,
     PICTURE_TEXT,
     PLACE_TEXT,
-    PRIVACY_TEXT,
     START_TEXT,
     USED_TEXT,
     VOICE_TEXT,
+    exit_partly_text,
+    privacy,
 )
 from bot.channels.telegram.updates import PerChatOrder, ReadingBot, forget_contents
 from bot.channels.telegram.webhook import WebhookLimits, WebhookServer
@@ -24,21 +26,21 @@ __all__ = [
     "main",
     "run_until_signal",
     "serve",
-    "DELETE_WINDOW",
     "ChatMemory",
     "CHANNEL",
     "EXIT_DATA",
     "MAX_DELETE_BATCH",
     "SignpostBot",
     "COMMANDS",
-    "EXIT_PARTLY_TEXT",
     "EXIT_TEXT",
+    "PICTURE_MENU",
     "PICTURE_TEXT",
     "PLACE_TEXT",
-    "PRIVACY_TEXT",
     "START_TEXT",
     "USED_TEXT",
     "VOICE_TEXT",
+    "exit_partly_text",
+    "privacy",
     "PerChatOrder",
     "ReadingBot",
     "forget_contents",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, List, Optional, Sequence, Tuple
 
-DELETE_WINDOW = timedelta(hours=48)  # Telegram lets a bot delete messages in a private chat for 48 hours
+from bot import settings
+
 MARK_EVERY = 300.0  # seconds: /exit may miss at most this much of a chat at the 48-hour edge
 MAX_CHATS = 50_000
 MAX_KEYBOARDS = 20
@@ -36,13 +37,14 @@ class ChatMemory:
 
     def __init__(
         self,
-        window: timedelta = DELETE_WINDOW,
+        window: Optional[timedelta] = None,
         max_chats: int = MAX_CHATS,
         clock: Callable[[], float] = time.monotonic,
         mark_every: float = MARK_EVERY,
         max_keyboards: int = MAX_KEYBOARDS,
     ) -> None:
-        self.window = window.total_seconds()
+        # By default as long as the privacy text says (bot/settings.py: Telegram's 48-hour delete window).
+        self.window = (settings.MESSAGE_IDS_KEPT if window is None else window).total_seconds()
         self.max_chats = max_chats
         self.mark_every = mark_every
         self.max_keyboards = max_keyboards

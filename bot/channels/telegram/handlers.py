@@ -153,7 +153,7 @@ class SignpostBot:
         refused = await self.delete_all(context, self.memory.take_all(chat_id), chat_id)
         await self.engine.forget(self._conversation(chat_id))
         # Not remembered: after this nothing about the chat is kept.
-        text = texts.words(texts.EXIT_PARTLY_TEXT, count=refused) if refused else texts.EXIT_TEXT
+        text = texts.exit_partly_text(refused) if refused else texts.EXIT_TEXT
         await context.bot.send_message(chat_id, text)
         await self._count("quick_exit")
 
@@ -163,7 +163,7 @@ class SignpostBot:
         """/start: the engine's greeting and menu, then how to leave fast and Childline."""
         chat_id = update.effective_chat.id
         self.memory.seen(chat_id, update.effective_message.message_id)
-        await self._answer(context, chat_id, "/greet", after=[BotMessage(texts.words(texts.START_TEXT))])
+        await self._answer(context, chat_id, "/greet", after=[BotMessage(texts.START_TEXT)])
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: danger now (999) and talking to a person (Childline), from the engine's help answer."""
@@ -175,7 +175,7 @@ class SignpostBot:
         """/privacy: what is and isn't kept, in plain words."""
         chat_id = update.effective_chat.id
         self.memory.seen(chat_id, update.effective_message.message_id)
-        await self._send(context, chat_id, [BotMessage(texts.PRIVACY_TEXT)])
+        await self._send(context, chat_id, texts.privacy())
 
     async def on_exit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/exit: the quick exit, including the /exit message itself."""
@@ -213,7 +213,7 @@ class SignpostBot:
             await self._send(context, chat_id, [BotMessage(texts.PICTURE_TEXT)])
             await self._answer(context, chat_id, caption)
         else:
-            await self._send(context, chat_id, [BotMessage(texts.PICTURE_MENU_TEXT, texts.PICTURE_BUTTONS)])
+            await self._send(context, chat_id, [texts.PICTURE_MENU])
         if deleted:
             await self._count("picture_deleted")
 
@@ -221,13 +221,13 @@ class SignpostBot:
         """A voice note or audio: the bot reads text only."""
         message = update.effective_message
         self.memory.seen(message.chat.id, message.message_id)
-        await self._send(context, message.chat.id, [BotMessage(texts.words(texts.VOICE_TEXT))])
+        await self._send(context, message.chat.id, [BotMessage(texts.VOICE_TEXT)])
 
     async def on_place(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A location, venue or contact: deleted at once (it identifies someone), with 999 for danger."""
         message = update.effective_message
         await self._delete_now(context, message.chat.id, message.message_id)
-        await self._send(context, message.chat.id, [BotMessage(texts.words(texts.PLACE_TEXT))])
+        await self._send(context, message.chat.id, [BotMessage(texts.PLACE_TEXT)])
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text (new or edited), stickers, emoji and anything else: the engine answers (no words get the menu)."""
