@@ -123,11 +123,11 @@ async def main(config: Dict[str, Any]) -> None:
         long_times.append(time.perf_counter() - started)
     report(event="classify_long", latency=latency_summary(long_times), words=[len(t.split()) for t in LONG_MESSAGES])
 
-    cache = engine.predictions
-    hits, misses = cache.hits, cache.misses
+    cache = engine.predictions  # None with SIGNPOST_SPEEDUPS=0
+    hits, misses = (cache.hits, cache.misses) if cache else (0, 0)
     conversations, turn_times = await resolve(engine, config["conversations"], config["seed"])
     Path(config["oracle_out"]).write_text(json.dumps(conversations), encoding="utf-8")
-    hits, misses = cache.hits - hits, cache.misses - misses
+    hits, misses = (cache.hits - hits, cache.misses - misses) if cache else (0, 0)
     report(
         event="full_turn",
         latency=latency_summary(turn_times),

@@ -54,8 +54,13 @@ def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
     assert set(results["stock_rasa"]["runs"]["4"]["cpu_cores"]) == {"rasa_run", "load_generator"}
     cache = engine["full_turn_prediction_cache"]
     assert cache["hits"] + cache["misses"] > 0 and 0 <= cache["hit_rate"] <= 1
+    # The same passes with SIGNPOST_SPEEDUPS=0 (stock Rasa inside the engine) give the very same answers.
+    stock_internals = results["engine_without_speedups"]
+    assert stock_internals["same_answers"] is True
+    assert stock_internals["classify"]["n"] == 20 and stock_internals["full_turn"]["n"] == engine["full_turn"]["n"]
 
     # The printed table has the peer ratio, and every figure is in the written results.
     assert "ratio Signpost/stock turns/s, 4 people" in run.stdout
     labels = {row["figure"] for row in results["table"]}
     assert "full turn (engine.reply) p50" in labels and "cold start: process start to first answer" in labels
+    assert "SIGNPOST_SPEEDUPS=0: full turn p50 / p95" in labels
