@@ -98,6 +98,19 @@ def test_the_component_sets_friend_abused(rules):
     assert message.get("safety")["label"] == "friend_abused"
 
 
+def test_an_idiom_about_a_friends_family_vetoes_the_models_friend_abused():
+    from rasa.shared.nlu.training_data.message import Message
+
+    component = SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
+    for text in ("my mates mum is going to hit the roof when she sees the dent", "we did secret santa with her uncle"):
+        message = Message(data={"text": text})
+        message.set("intent", {"name": "friend_abused", "confidence": 0.8}, add_to_output=True)
+        component.process([message])
+        assert message.get("intent")["name"] == "out_of_scope", text
+    # A real crisis next to the idiom still fires.
+    assert component.rules.check("her dad hits her and says he'll hit the roof if she tells").label == ABUSE
+
+
 # --- The answer ----------------------------------------------------------------------------------------------
 
 
