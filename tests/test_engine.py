@@ -7,6 +7,10 @@ import numpy as np
 import pytest
 
 from bot.concerns import CONCERNS, PLATFORMS
+from bot.settings import speedups
+
+# These check a speed-up (bot/rasa_ext/speedups/) against Rasa's own way; with SIGNPOST_SPEEDUPS=0 there is none.
+checks_a_speedup = pytest.mark.skipif(not speedups(), reason="SIGNPOST_SPEEDUPS=0: no speed-up to check")
 
 
 async def test_a_concern_naming_an_app_gets_that_apps_steps(engine, conversation_id):
@@ -120,6 +124,7 @@ def _component(engine, kind):
     return next(node._component for node in runner._nodes.values() if isinstance(node._component, kind))
 
 
+@checks_a_speedup
 async def test_the_sequential_graph_runner_parses_exactly_as_rasas_dask_runner(engine, heldout):
     from rasa.core.channels.channel import UserMessage
 
@@ -135,6 +140,7 @@ async def test_the_sequential_graph_runner_parses_exactly_as_rasas_dask_runner(e
     assert ours == rasas
 
 
+@checks_a_speedup
 async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features_only(engine, heldout):
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -166,6 +172,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
         ).all()
 
 
+@checks_a_speedup
 def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
     from rasa.shared.core.domain import Domain
 
@@ -175,6 +182,7 @@ def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
     assert domain.is_empty() is False
 
 
+@checks_a_speedup
 async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(engine, heldout):
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.constants import TOKENS_NAMES
@@ -201,6 +209,7 @@ async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(eng
             assert (ours_sentence[0].tocsr() != rasas_sentence[0].tocsr()).nnz == 0
 
 
+@checks_a_speedup
 async def test_the_batched_featurizers_make_exactly_the_features_rasa_makes_one_message_at_a_time(engine):
     """bot/rasa_ext/speedups/featurizer.py: every message and every sentence of every long one, bit for bit."""
     from rasa.core.channels.channel import UserMessage
