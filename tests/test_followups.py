@@ -111,6 +111,8 @@ CASES = [
     # --- blackmail, reporting and take-down (nlu/followups/reports.yml) ---
     Case("ask_should_pay", SEXTORTION_MONEY, "would paying him make him delete it"),
     Case("ask_should_pay", SEXTORTION_SNAP, "is it worth just paying them so they leave me alone"),
+    Case("ask_send_more", SEXTORTION_MONEY, "should i just send one so he stops"),
+    Case("ask_send_more", SEXTORTION_SNAP, "what if i give them another pic, would they leave it then"),
     Case("ask_already_paid", SEXTORTION_MONEY, "i already sent him £30 and now hes asking for more"),
     Case("ask_already_paid", SEXTORTION_SNAP, "ive paid them once already and they still want more"),
     Case("ask_deadline", SEXTORTION_MONEY, "he says i have till 9 tonight"),
