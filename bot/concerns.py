@@ -70,6 +70,7 @@ OTHER_INTENTS = {
     "ask_keep_secret": "unknown_contact",
     # Follow-up questions about blackmail, reporting and take-down (nlu/followups/reports.yml), as their concern.
     "ask_should_pay": "sextortion",
+    "ask_send_more": "sextortion",
     "ask_already_paid": "sextortion",
     "ask_deadline": "sextortion",
     "ask_block_still_post": "sextortion",
