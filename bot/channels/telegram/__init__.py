@@ -6,6 +6,7 @@ from bot.channels.telegram.chat_memory import DELETE_WINDOW, ChatMemory
 from bot.channels.telegram.handlers import CHANNEL, EXIT_DATA, MAX_DELETE_BATCH, SignpostBot
 from bot.channels.telegram.texts import (
     COMMANDS,
+    EXIT_OLDER_TEXT,
     EXIT_PARTLY_TEXT,
     EXIT_TEXT,
     PICTURE_TEXT,
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_DELETE_BATCH",
     "SignpostBot",
     "COMMANDS",
+    "EXIT_OLDER_TEXT",
     "EXIT_PARTLY_TEXT",
     "EXIT_TEXT",
     "PICTURE_TEXT",

@@ -68,3 +68,11 @@ USED_TEXT = "That choice was already used. Type what's happening, or send /help.
 def words(template: str, **values: object) -> str:
     """A text with its {placeholders} filled from responses/services.yml (and `values`)."""
     return template.format(**placeholders(), **values)
+
+
+# When older messages may still be there (from before the bot's memory of the chat, or past Telegram's 2 days).
+EXIT_OLDER_TEXT = (
+    "I deleted what I could. Some older messages may still be here, and I can't delete those. To remove the whole "
+    "chat, press and hold this chat in your chat list, then tap Delete. Notifications you already got may still "
+    "show, so clear them too."
+)
