@@ -244,6 +244,10 @@ def dashboard_password(password: str) -> None:
 @click.option("--api-url", metavar="URL", help="A local Bot API server, e.g. http://127.0.0.1:8081/bot.")
 def telegram(webhook_url: str, listen: str, port: int, api_url: str) -> None:
     """Run the bot on Telegram (token in TELEGRAM_BOT_TOKEN); stops cleanly on Ctrl-C or SIGTERM."""
+    if Path(sys.argv[0]).name == "signpost":  # the command itself, not main() called by other code (tests)
+        from bot.privacy import restart_scrubbing
+
+        restart_scrubbing()
     from bot.channels.telegram import main as run_telegram
 
     sys.exit(run_telegram(webhook_url=webhook_url, listen=listen, port=port, api_url=api_url))
