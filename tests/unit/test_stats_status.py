@@ -86,8 +86,11 @@ def test_counts_lost_at_the_end_and_a_killed_writer_are_reported(path, tmp_path)
     writer.record(outcomes=["quick_exit"])
     assert writer.close(timeout=0.5) == 1
     # A writer killed with counts waiting, and one killed with none (not worth a line).
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    for pid, waiting in ((int(gone.stdout), 7), (int(gone.stdout) + 1, 0)):
+    gone, also_gone = (
+        int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+        for _ in range(2)
+    )
+    for pid, waiting in ((gone, 7), (also_gone, 0)):
         report = {"pid": pid, "database": str(path), "state": "locked by another process", "since": 1.0}
         report.update(started=1.0, updated=2.0, waiting=waiting, written=3)
         status.status_file(path, pid).write_text(json.dumps(report))
@@ -101,7 +104,7 @@ def test_counts_lost_at_the_end_and_a_killed_writer_are_reported(path, tmp_path)
         for line in lines
     ), lines
     assert (
-        f"statistics writer (pid {int(gone.stdout)}, no longer running, last report 1970-01-01 00:00:02 UTC): "
+        f"statistics writer (pid {gone}, no longer running, last report 1970-01-01 00:00:02 UTC): "
         "database locked by another process; 7 counts were waiting; 3 written"
     ) in lines
     assert len(lines) == 2
