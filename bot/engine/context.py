@@ -23,7 +23,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 
 from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, concern_for
 from bot.engine.counting import CRISIS_RESPONSES
-from bot.engine.events import actions, session
+from bot.engine.events import actions, session, split_turns
 from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
@@ -51,6 +51,10 @@ FRIENDS_CONCERNS = frozenset(
     {"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude", "unknown_contact"}
 )
 FIRST_PERSON = re.compile(r"\b(i|im|i'm|ive|i've|id|i'd|ill|i'll|me|my|mine|myself|we|us|our)\b", re.IGNORECASE)
+# The steps without an app end "Which app is it on?" (responses/platforms.yml): what comes next answers that
+# question ("none of them", "idk which"), so it is not weighed as a follow-up question, and an answer the model
+# can't read is an app it doesn't know: the general steps (inform_platform without an app), never the menu again.
+ASKS_WHICH_APP = "utter_block_report_steps"
 # A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
 FALLBACK_CONFIDENCE = 0.25
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
@@ -80,6 +84,12 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
         return parse
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     if parse.get("safety") or concern_for(intent) in CRISIS or intent in KEPT:
+        return parse
+    if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
+        split_turns(getattr(tracker, "events", ()))[1]
+    ):
+        if intent == "nlu_fallback":
+            return {**parse, "intent": {"name": "inform_platform", "confidence": parse["intent"].get("confidence")}}
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
         return {**parse, "intent": {"name": "friend_worried", "confidence": parse["intent"].get("confidence")}}
