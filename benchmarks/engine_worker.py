@@ -2,7 +2,8 @@
 
 In order: cold start (the parent times process start to first answer), resident memory after load, NLU-only
 latency (engine.classify), full-turn latency (engine.reply) while resolving the conversation scripts (written to
-`oracle_out` for the end-to-end runs), then resident memory while distinct conversations pass through.
+`oracle_out` for the end-to-end runs) and how many of those turns were answered "not understood" or "can't help",
+then resident memory while distinct conversations pass through.
 Reports go to stdout as "BENCH {json}" lines (benchmarks/measure.py).
 """
 
@@ -36,9 +37,36 @@ def _texts_of(reply: Any) -> List[str]:
     return [m.text for m in reply.messages if m.text.strip()]
 
 
-async def resolve(engine: Any, count: int, seed: int) -> Tuple[List[List[Dict[str, Any]]], List[float]]:
-    """Play every script once: its concrete turns with their answers, and each engine.reply's time."""
+async def failure_kinds(engine: Any, conversation_id: str) -> List[str]:
+    """The kinds of failure ("not_understood", "cant_help") of the conversation's latest answer, by the names of
+    the responses it was made of (the moderators' failure counts, bot/engine/counting.py), not by their words."""
+    from bot.engine.counting import FAILURE_KINDS
+    from bot.engine.events import actions, split_turns
+
+    tracker = await engine.tracker_store.retrieve(conversation_id)
+    now_actions = actions(split_turns(tracker.events)[1]) if tracker is not None else []
+    return sorted({FAILURE_KINDS[a] for a in now_actions if a in FAILURE_KINDS})
+
+
+def failure_summary(kinds_per_turn: List[List[str]]) -> Dict[str, Any]:
+    """How many turns got each kind of failure, and the share of turns that got either (in %)."""
+    failed = sum(1 for kinds in kinds_per_turn if kinds)
+    return {
+        "turns": len(kinds_per_turn),
+        "not_understood": sum("not_understood" in kinds for kinds in kinds_per_turn),
+        "cant_help": sum("cant_help" in kinds for kinds in kinds_per_turn),
+        "failed_turns": failed,
+        "share_pct": round(100 * failed / max(len(kinds_per_turn), 1), 2),
+    }
+
+
+async def resolve(
+    engine: Any, count: int, seed: int
+) -> Tuple[List[List[Dict[str, Any]]], List[float], List[List[str]]]:
+    """Play every script once: its concrete turns with their answers, each engine.reply's time, and each answer's
+    kinds of failure (outside the timing)."""
     timings: List[float] = []
+    failures: List[List[str]] = []
     conversations = []
     for number, steps in enumerate(scripts(count, seed)):
         conversation_id = f"oracle-{number}"
@@ -50,13 +78,14 @@ async def resolve(engine: Any, count: int, seed: int) -> Tuple[List[List[Dict[st
                 reply = await engine.reply(conversation_id, turn.text)
                 await engine.count(conversation_id)  # the counting step, timed with the turn as before
                 timings.append(time.perf_counter() - started)
+                failures.append(await failure_kinds(engine, conversation_id))
                 turn.expected = _texts_of(reply)
                 for message in reply.messages:
                     if message.text.strip():
                         keyboards.add([(b.title, b.payload) for b in message.buttons])
                 turns.append(turn)
         conversations.append([t.to_dict() for t in turns])
-    return conversations, timings
+    return conversations, timings, failures
 
 
 async def memory_run(engine: Any, total: int, every: int, seed: int) -> List[Dict[str, Any]]:
@@ -125,7 +154,7 @@ async def main(config: Dict[str, Any]) -> None:
 
     cache = engine.predictions  # None with SIGNPOST_SPEEDUPS=0
     hits, misses = (cache.hits, cache.misses) if cache else (0, 0)
-    conversations, turn_times = await resolve(engine, config["conversations"], config["seed"])
+    conversations, turn_times, failures = await resolve(engine, config["conversations"], config["seed"])
     Path(config["oracle_out"]).write_text(json.dumps(conversations), encoding="utf-8")
     hits, misses = (cache.hits - hits, cache.misses - misses) if cache else (0, 0)
     report(
@@ -134,6 +163,7 @@ async def main(config: Dict[str, Any]) -> None:
         conversations=len(conversations),
         rss_mb=rss_mb(),
         prediction_cache={"hits": hits, "misses": misses, "hit_rate": round(hits / max(hits + misses, 1), 3)},
+        failures=failure_summary(failures),
     )
 
     points = await memory_run(engine, config["memory_conversations"], config["memory_every"], config["seed"])

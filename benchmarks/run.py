@@ -155,6 +155,7 @@ async def measure_engine(args: argparse.Namespace, tmp: Path, model: Path) -> Tu
         "classify_long": classify_long["latency"],
         "full_turn": full_turn["latency"],
         "full_turn_prediction_cache": full_turn["prediction_cache"],
+        "full_turn_failures": full_turn["failures"],
     }
     turns = [
         [Turn.from_dict(t) for t in conversation]

@@ -12,6 +12,7 @@ TARGETS = {
     "rss_growth_after_bound_mb": ("<=", 20),
     "cold_start_s": ("<=", 10),
     "lost_or_out_of_order": ("<=", 0),
+    "failed_turns_pct": ("<", 2),  # issue 13: "not understood" or "can't help" in under 2% of simulated turns
 }
 
 
@@ -19,7 +20,7 @@ def _met(name: str, value: Optional[float]) -> Optional[bool]:
     if value is None:
         return None
     op, limit = TARGETS[name]
-    return value <= limit if op == "<=" else value >= limit
+    return {"<=": value <= limit, "<": value < limit, ">=": value >= limit}[op]
 
 
 def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[str, Any]]:
@@ -67,6 +68,14 @@ def figures(results: Dict[str, Any], user_counts: Sequence[int]) -> List[Dict[st
             cache["hit_rate"],
             "",
             detail=f"{cache['hits']} of {cache['hits'] + cache['misses']}",
+        )
+        failed = engine["full_turn_failures"]
+        add(
+            "simulated turns answered 'not understood' or 'can't help'",
+            failed["share_pct"],
+            "%",
+            "failed_turns_pct",
+            f"{failed['not_understood']} not understood, {failed['cant_help']} can't help, of {failed['turns']}",
         )
     off = results.get("engine_without_speedups")
     if off:

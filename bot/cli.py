@@ -130,13 +130,15 @@ def eval_command(files, as_json: bool) -> None:
 
 
 def _open_stats():
-    """The statistics database for the moderators' commands: an existing file only, or a one-line error."""
-    from bot.stats import Stats, StatsLocationError
+    """The statistics database for the moderators' commands: an existing file only, or a one-line error (with a
+    line for each running bot's statistics writer that has something to say about it)."""
+    from bot.settings import stats_db
+    from bot.stats import Stats, StatsLocationError, status
 
     try:
         return Stats(create=False)
     except StatsLocationError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException("\n".join([str(error), *status.lines(stats_db())])) from None
 
 
 @main.group(invoke_without_command=True)
@@ -167,6 +169,7 @@ def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: s
     if ctx.invoked_subcommand is not None:
         return
     from bot import stats as statistics
+    from bot.stats import status
 
     if include_current_week and period != "week":
         raise click.BadParameter("only with --period week", param_hint="--include-current-week")
@@ -184,6 +187,9 @@ def stats(ctx: click.Context, measure: str, period: str, chart: str, csv_file: s
         except statistics.NoData as error:
             raise click.ClickException(f"{error} No chart written.") from None
         click.echo(f"chart written to {chart}")
+    # Added after everything else, so tools reading the lines above see them unchanged.
+    for line in status.lines(db.path):
+        click.echo(line)
 
 
 @stats.command("export")
@@ -238,6 +244,10 @@ def dashboard_password(password: str) -> None:
 @click.option("--api-url", metavar="URL", help="A local Bot API server, e.g. http://127.0.0.1:8081/bot.")
 def telegram(webhook_url: str, listen: str, port: int, api_url: str) -> None:
     """Run the bot on Telegram (token in TELEGRAM_BOT_TOKEN); stops cleanly on Ctrl-C or SIGTERM."""
+    if Path(sys.argv[0]).name == "signpost":  # the command itself, not main() called by other code (tests)
+        from bot.privacy import restart_scrubbing
+
+        restart_scrubbing()
     from bot.channels.telegram import main as run_telegram
 
     sys.exit(run_telegram(webhook_url=webhook_url, listen=listen, port=port, api_url=api_url))

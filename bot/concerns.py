@@ -25,11 +25,14 @@ CRISIS = frozenset({"immediate_danger", "self_harm"})
 # Intents that are not concerns themselves, and the concern each one counts as: the small talk the dialogue needs;
 # a friend at risk of self-harm or suicide (the safety net's label for those words about someone else) and having
 # already taken pills or hurt themselves badly (999 first), which are self-harm crises; abuse by someone they know,
-# a danger crisis; and a message the bot cannot read (not in English).
+# a danger crisis, and the same for a friend (friend_abused: the abuse section of the guidance, 999 if it is
+# happening now and a trusted adult who can act, not the friend's-pictures advice of friend_worried; like a friend
+# at risk, a friend's crisis counts as the crisis); and a message the bot cannot read (not in English).
 OTHER_INTENTS = {
     "friend_at_risk": "self_harm",
     "already_hurt": "self_harm",
     "abuse_disclosure": "immediate_danger",
+    "friend_abused": "immediate_danger",
     "not_english": "out_of_scope",
     "goodbye": "greet",
     "thanks": "greet",
@@ -67,6 +70,7 @@ OTHER_INTENTS = {
     "ask_keep_secret": "unknown_contact",
     # Follow-up questions about blackmail, reporting and take-down (nlu/followups/reports.yml), as their concern.
     "ask_should_pay": "sextortion",
+    "ask_send_more": "sextortion",
     "ask_already_paid": "sextortion",
     "ask_deadline": "sextortion",
     "ask_block_still_post": "sextortion",

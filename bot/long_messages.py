@@ -11,8 +11,9 @@ through the same NLU graph (model, then the safety net, on each piece):
 
 ``combine`` then picks what the bot answers, by a fixed order of seriousness (``SERIOUSNESS``):
 
-1. a crisis, abuse included (``immediate_danger``, ``self_harm``, ``friend_at_risk``, ``abuse_disclosure``): the
-   safety net's crisis from the whole message or from ANY sentence always wins, and is never dropped;
+1. a crisis, abuse included (``immediate_danger``, ``self_harm``, ``friend_at_risk``, ``abuse_disclosure``,
+   ``friend_abused``): the safety net's crisis from the whole message or from ANY sentence always wins, and is
+   never dropped;
 2. threats: ``sextortion``;
 3. an image shared: ``image_shared``;
 4. the other specific concerns (asked for nudes, unknown contact, sent or received a nude, a friend, and the
@@ -61,7 +62,8 @@ FALLBACK_CONFIDENCE = 0.25
 ALSO_CONFIDENCE = 0.7
 
 # Concerns in order of seriousness, most serious first. An intent ranks as its concern (bot/concerns.py: the
-# follow-up questions ask_* as the concern they come from); abuse_disclosure and friend_at_risk count as crises.
+# follow-up questions ask_* as the concern they come from); abuse_disclosure, friend_abused and friend_at_risk
+# count as crises.
 SERIOUSNESS: Tuple[Tuple[str, ...], ...] = (
     ("immediate_danger", "self_harm"),
     ("sextortion",),

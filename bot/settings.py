@@ -9,6 +9,7 @@ checkout, else `$XDG_DATA_HOME/signpost/models` (`~/.local/share/signpost/models
 """
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +82,19 @@ def stats_db() -> Path:
     """Where the anonymous counts live: SIGNPOST_STATS_DB (the service's settings), or `default_stats_db()`."""
     configured = os.environ.get("SIGNPOST_STATS_DB", "").strip()
     return Path(configured).expanduser() if configured else default_stats_db()
+
+
+def run_dir() -> Path:
+    """Where the running bot leaves its statistics writer's state for `signpost stats` (bot/stats/status.py):
+    SIGNPOST_RUN_DIR, else $XDG_RUNTIME_DIR/signpost, else signpost-<uid> in the temporary folder. Not the
+    database's folder: the faults worth reporting are the ones where that folder is gone, read-only or full."""
+    configured = os.environ.get("SIGNPOST_RUN_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    if runtime and Path(runtime).is_absolute():
+        return Path(runtime) / "signpost"
+    return Path(tempfile.gettempdir()) / f"signpost-{os.getuid()}"
 
 
 def _number(name: str, default: float) -> float:

@@ -54,6 +54,10 @@ def test_quick_benchmark_run_measures_everything_and_loses_nothing(tmp_path):
     assert set(results["stock_rasa"]["runs"]["4"]["cpu_cores"]) == {"rasa_run", "load_generator"}
     cache = engine["full_turn_prediction_cache"]
     assert cache["hits"] + cache["misses"] > 0 and 0 <= cache["hit_rate"] <= 1
+    # Every simulated turn is counted for the "not understood" / "can't help" share (issue 13: under 2%).
+    failed = engine["full_turn_failures"]
+    assert failed["turns"] == engine["full_turn"]["n"] and 0 <= failed["share_pct"] <= 100
+    assert failed["failed_turns"] <= failed["not_understood"] + failed["cant_help"]
     # The same passes with SIGNPOST_SPEEDUPS=0 (stock Rasa inside the engine) give the very same answers.
     stock_internals = results["engine_without_speedups"]
     assert stock_internals["same_answers"] is True

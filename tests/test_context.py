@@ -304,3 +304,105 @@ async def test_the_context_slots_hold_labels_only(engine, conversation_id):
     assert all(v is None or isinstance(v, bool) or v in tracker.slots["concern"].values for v in values.values())
     await engine.forget(conversation_id)
     assert await engine.tracker_store.retrieve(conversation_id) is None
+
+
+# --- A message read in the conversation's context (bot/engine/context.py, in_context) ---------------------------
+
+
+class Slots:
+    """A tracker as in_context reads it: only its slots."""
+
+    def __init__(self, **slots):
+        self.slots = slots
+
+    def get_slot(self, name):
+        return self.slots.get(name)
+
+
+def reading(*ranking, safety=None):
+    parse = {"intent": {"name": ranking[0][0], "confidence": ranking[0][1]}}
+    parse["intent_ranking"] = [{"name": name, "confidence": p} for name, p in ranking]
+    if safety:
+        parse["safety"] = safety
+    return parse
+
+
+UNDER_WAY = Slots(under_way=True, crisis=False, concern="sextortion")
+FOLLOW_UP_SECOND = reading(("sextortion", 0.5), ("ask_my_fault", 0.3), ("greet", 0.2))
+
+
+def test_in_a_conversation_under_way_a_close_follow_up_question_wins():
+    from bot.engine.context import in_context
+
+    read = in_context(FOLLOW_UP_SECOND, UNDER_WAY, "its all on me")
+    assert read["intent"] == {"name": "ask_my_fault", "confidence": 0.3}  # the classifier's own probability
+    assert read["intent_ranking"] == FOLLOW_UP_SECOND["intent_ranking"]
+
+
+@pytest.mark.parametrize(
+    "tracker",
+    [None, Slots(under_way=False), Slots(under_way=True, crisis=True, concern="self_harm")],
+    ids=["new conversation", "not under way", "in a crisis"],
+)
+def test_without_a_conversation_under_way_or_in_a_crisis_the_reading_stands(tracker):
+    from bot.engine.context import in_context
+
+    assert in_context(FOLLOW_UP_SECOND, tracker, "its all on me") is FOLLOW_UP_SECOND
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        reading(("self_harm", 0.5), ("ask_my_fault", 0.4)),
+        reading(("sextortion", 0.5), ("ask_my_fault", 0.4), safety={"label": "self_harm"}),
+        reading(("crisis_detail", 0.5), ("ask_in_trouble", 0.4)),
+        reading(("sextortion", 0.9), ("ask_my_fault", 0.1)),
+        # the follow-up comes first in context, but with under the fallback menu's confidence
+        reading(
+            ("nlu_fallback", 0.25),
+            *[(name, 0.16) for name in ("greet", "thanks", "deny", "affirm")],
+            ("goodbye", 0.15),
+            ("ask_my_fault", 0.06),
+        ),
+    ],
+    ids=["crisis read", "safety net", "crisis detail", "far behind", "unsure even in context"],
+)
+def test_a_crisis_or_a_clear_reading_is_never_read_away(parse):
+    from bot.engine.context import in_context
+
+    assert in_context(parse, UNDER_WAY, "some words") is parse
+
+
+ABOUT_A_FRIEND = Slots(under_way=True, crisis=False, concern="friend_worried")
+
+
+@pytest.mark.parametrize("text", ["a boy keeps asking her for nudes", "shes talking to an older guy on snap"])
+def test_in_a_conversation_about_a_friend_the_friends_trouble_is_the_friends_concern(text):
+    from bot.engine.context import in_context
+
+    read = in_context(reading(("asked_for_nudes", 0.9), ("friend_worried", 0.05)), ABOUT_A_FRIEND, text)
+    assert read["intent"]["name"] == "friend_worried"
+
+
+@pytest.mark.parametrize("text", ["now hes asking me for pics too", "i think my pic got shared as well"])
+def test_in_a_conversation_about_a_friend_the_young_persons_own_trouble_is_theirs(text):
+    from bot.engine.context import in_context
+
+    parse = reading(("asked_for_nudes", 0.9), ("friend_worried", 0.05))
+    assert in_context(parse, ABOUT_A_FRIEND, text) is parse
+
+
+async def test_worry_about_a_classmate_then_what_is_happening_to_her_gets_no_app_list(engine):
+    first, more = await talk(engine, "im worried about someone in my form", "some lad keeps pushing her to send pics")
+    for reply in (first, more):
+        assert reply.concern == "friend_worried", reply.intent
+        assert "Which app" not in text_of(reply) and CHILDLINE in text_of(reply)
+        assert not any(b.payload.startswith("/inform_platform") for m in reply.messages for b in m.buttons)
+
+
+@pytest.mark.parametrize("app", ["idk which app it was", "none of them its a different one"])
+async def test_not_knowing_the_app_or_another_app_gets_general_steps_and_no_list_again(engine, app):
+    _, reply = await talk(engine, "a random account keeps sending me dirty pics", app)
+    text = text_of(reply)
+    assert "Report" in text and "block" in text and "Which app" not in text, (reply.intent, text)
+    assert not any(b.payload.startswith("/inform_platform") for m in reply.messages for b in m.buttons)

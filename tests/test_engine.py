@@ -1,11 +1,16 @@
 """The engine: one message in, the bot's messages out, with what it understood."""
 
 import copy
+import json
 
 import numpy as np
 import pytest
 
 from bot.concerns import CONCERNS, PLATFORMS
+from bot.settings import speedups
+
+# These check a speed-up (bot/rasa_ext/speedups/) against Rasa's own way; with SIGNPOST_SPEEDUPS=0 there is none.
+checks_a_speedup = pytest.mark.skipif(not speedups(), reason="SIGNPOST_SPEEDUPS=0: no speed-up to check")
 
 
 async def test_a_concern_naming_an_app_gets_that_apps_steps(engine, conversation_id):
@@ -119,6 +124,7 @@ def _component(engine, kind):
     return next(node._component for node in runner._nodes.values() if isinstance(node._component, kind))
 
 
+@checks_a_speedup
 async def test_the_sequential_graph_runner_parses_exactly_as_rasas_dask_runner(engine, heldout):
     from rasa.core.channels.channel import UserMessage
 
@@ -134,6 +140,7 @@ async def test_the_sequential_graph_runner_parses_exactly_as_rasas_dask_runner(e
     assert ours == rasas
 
 
+@checks_a_speedup
 async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features_only(engine, heldout):
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -165,6 +172,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
         ).all()
 
 
+@checks_a_speedup
 def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
     from rasa.shared.core.domain import Domain
 
@@ -174,6 +182,7 @@ def test_whether_the_domain_is_empty_is_worked_out_once(engine, monkeypatch):
     assert domain.is_empty() is False
 
 
+@checks_a_speedup
 async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(engine, heldout):
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.constants import TOKENS_NAMES
@@ -198,3 +207,49 @@ async def test_the_featurizers_make_rasas_sentence_features_and_nothing_else(eng
             rasas_sequence, rasas_sentence = CountVectorsFeaturizer._create_features(featurizer, TEXT, tokens)
             assert ours_sequence == [None] and rasas_sequence[0] is not None
             assert (ours_sentence[0].tocsr() != rasas_sentence[0].tocsr()).nnz == 0
+
+
+@checks_a_speedup
+async def test_the_batched_featurizers_make_exactly_the_features_rasa_makes_one_message_at_a_time(engine):
+    """bot/rasa_ext/speedups/featurizer.py: every message and every sentence of every long one, bit for bit."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.nlu.constants import TEXT
+
+    from bot import long_messages
+    from bot.rasa_ext.classifier import SentenceCountVectorsFeaturizer
+    from bot.rasa_ext.speedups import featurizer as batched
+    from bot.settings import HELDOUT_FILE
+
+    runner = engine.agent.processor.graph_runner
+    names = [n for n, node in runner._nodes.items() if isinstance(node._component, SentenceCountVectorsFeaturizer)]
+    assert all(runner._nodes[name]._fn is batched.process for name in names)
+    tokenizer = runner._schema.nodes[names[0]].needs["messages"]
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted(HELDOUT_FILE.parent.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts += [piece for text in texts if long_messages.is_long(text) for piece in long_messages.split_sentences(text)]
+    texts += ["", "   ", "🙂", "ÀÉÎ ok", "2 die 4 u", "x" * 300]
+    compared = 0
+    for start in range(0, len(texts), 8):  # batches, as the sentences of a long message come
+        batch = [UserMessage(t) for t in texts[start : start + 8]]
+        messages = runner.run(inputs={"__message__": batch}, targets=[tokenizer])[tokenizer]
+        for name in names:
+            featurizer = runner._nodes[name]._component
+            ours = batched.process(featurizer, [copy.deepcopy(m) for m in messages])
+            for message, featurized in zip(messages, ours):
+                tokens = featurizer._get_processed_message_tokens_by_attribute(message, TEXT)
+                _, (rasas,) = CountVectorsFeaturizer._create_features(featurizer, TEXT, [tokens])
+                added = [f.features for f in featurized.features if f.origin == featurizer._identifier]
+                if rasas is None:
+                    assert added == []
+                    continue
+                (mine,) = added
+                assert type(mine) is type(rasas) and mine.shape == rasas.shape and mine.dtype == rasas.dtype
+                for a, b in ((mine.row, rasas.row), (mine.col, rasas.col), (mine.data, rasas.data)):
+                    assert a.dtype == b.dtype and np.array_equal(a, b)
+                compared += 1
+    assert compared > 2000

@@ -111,6 +111,8 @@ CASES = [
     # --- blackmail, reporting and take-down (nlu/followups/reports.yml) ---
     Case("ask_should_pay", SEXTORTION_MONEY, "would paying him make him delete it"),
     Case("ask_should_pay", SEXTORTION_SNAP, "is it worth just paying them so they leave me alone"),
+    Case("ask_send_more", SEXTORTION_MONEY, "should i just send one so he stops"),
+    Case("ask_send_more", SEXTORTION_SNAP, "what if i give them another pic, would they leave it then"),
     Case("ask_already_paid", SEXTORTION_MONEY, "i already sent him £30 and now hes asking for more"),
     Case("ask_already_paid", SEXTORTION_SNAP, "ive paid them once already and they still want more"),
     Case("ask_deadline", SEXTORTION_MONEY, "he says i have till 9 tonight"),
@@ -252,20 +254,12 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 
 
 # Natural questions the model still misreads (issue 13 is open): each must fail until it is fixed, then this list
-# shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up.
+# shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up; 2026-12-02, with more
+# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74. "Send one so he stops"
+# still reads as paying (0.56 against 0.42), and a secret kept "between me and him" as the stranger again.
 MISREAD = {
-    "ask_childline_tell_parents-after-sextortion_snap",
-    "ask_give_name-after-talk",
-    "ask_is_it_free-after-talk",
-    "ask_cant_talk-after-talk",
-    "ask_my_fault-after-sextortion_snap",
-    "ask_trusted_adult_who-after-sextortion_money",
-    "ask_parents_angry-after-sent_regret",
-    "ask_is_this_normal-after-asked_boyfriend",
-    "ask_keep_secret-after-unknown_roblox",
     "ask_keep_secret-after-unknown_discord",
-    "ask_what_is_ceop-after-sextortion_money",
-    "ask_what_is_ceop-after-unknown_roblox",
+    "ask_send_more-after-sextortion_money",
 }
 
 

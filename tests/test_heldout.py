@@ -60,7 +60,7 @@ def evaluation_messages():
 
 # The sets written from published and new words this session are also checked for light rewordings: a training
 # line that shares a run of five words with one of their lines and reads at least 80% the same (difflib).
-CHECKED_FOR_REWORDING = ("real.jsonl", "safety.jsonl")
+CHECKED_FOR_REWORDING = ("real.jsonl", "safety.jsonl", "friend_abuse.jsonl")
 RUN = 5
 
 

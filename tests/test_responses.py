@@ -771,6 +771,7 @@ NOT_A_WHOLE_ANSWER = {
     "telegram_picture": "the engine's answer to the words sent with the picture comes next",
     "telegram_exit": "the quick exit's one neutral line, for when someone may be looking",
     "telegram_exit_partly": "the quick exit's one neutral line, for when someone may be looking",
+    "telegram_exit_older": "the quick exit's one neutral line, for when someone may be looking",
     "telegram_used_button": "a short note over the chat; it points to /help",
     "terminal_intro": "the conversation comes next",
 }

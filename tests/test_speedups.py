@@ -1,6 +1,8 @@
 """With SIGNPOST_SPEEDUPS=0 the engine is stock Rasa (bot/rasa_ext/speedups/README.md) and answers exactly the same."""
 
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -18,6 +20,45 @@ CONVERSATIONS = [
     ],
     ["🙂", "what's the capital of france", "/greet"],
 ]
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _every_line():
+    """Every message of every evaluation set, and the benchmark's 100-word messages (read sentence by sentence)."""
+    from benchmarks.conversations import LONG_MESSAGES
+
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted(DATA.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return texts + list(LONG_MESSAGES)
+
+
+async def _readings(engine, texts):
+    """What the NLU makes of each text: intent, confidence, ranking, the safety net's verdict, the long-message note."""
+    readings = []
+    for text in texts:
+        parse = await engine._parse(text)
+        ranking = [(r["name"], r["confidence"]) for r in parse.get("intent_ranking") or []]
+        readings.append((parse["intent"], ranking, parse.get("safety"), parse.get("long_message")))
+    return readings
+
+
+def _same(ours, rasas):
+    """Equal, confidences to 1e-9 (in practice they are bit for bit the same)."""
+    (intent, ranking, safety, note), (intent2, ranking2, safety2, note2) = ours, rasas
+    close = lambda a, b: abs((a or 0.0) - (b or 0.0)) <= 1e-9  # noqa: E731
+    return (
+        intent["name"] == intent2["name"]
+        and close(intent.get("confidence"), intent2.get("confidence"))
+        and [n for n, _ in ranking] == [n for n, _ in ranking2]
+        and all(close(a, b) for (_, a), (_, b) in zip(ranking, ranking2))
+        and (safety, note) == (safety2, note2)
+    )
 
 
 async def _answers(engine):
@@ -38,6 +79,8 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
     from bot.engine import Engine
 
     with_speedups = await _answers(engine)
+    texts = _every_line()
+    readings = await _readings(engine, texts)
     monkeypatch.setenv("SIGNPOST_SPEEDUPS", "0")
     stock = Engine.load()
     # Really stock: Rasa's dask runner, no prediction cache, Rasa's own Domain.is_empty.
@@ -47,3 +90,7 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
         stock.agent.domain
     )
     assert await _answers(stock) == with_speedups
+    # Every message of every evaluation set, long ones read sentence by sentence, read the same by stock Rasa.
+    stock_readings = await _readings(stock, texts)
+    assert len(texts) > 900 and sum(bool(r[3]) for r in readings) > 50
+    assert [t for t, ours, rasas in zip(texts, readings, stock_readings) if not _same(ours, rasas)] == []

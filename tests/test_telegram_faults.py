@@ -126,6 +126,91 @@ async def test_exit_says_honestly_what_it_could_not_delete(fake, polling):
     assert sorted(chat.alive) == [3, 4, exit_id + 1]
 
 
+def deleted_ids(fake, chat_id):
+    """Every id the bot asked Telegram to delete in a chat, in the order asked."""
+    batches = [c.params["message_ids"] for c in fake.calls_to("deleteMessages", chat_id)]
+    return [i for batch in batches for i in batch] + [c.params["message_id"] for c in fake.calls_to("deleteMessage")]
+
+
+async def exit_and_read(fake, chat_id=ALICE):
+    exit_id = await fake.send_command(chat_id, "/exit")
+    await fake.wait_for(lambda: fake.bot_text(chat_id, exit_id))
+    await fake.settle(0.2)
+    return exit_id, fake.bot_text(chat_id, exit_id)
+
+
+async def test_exit_twice_leaves_one_neutral_message(fake, polling):
+    sent = await fake.send_text(ALICE, "someone on snap wants pics")
+    await fake.wait_for_replies(ALICE, sent)
+    await fake.settle(0.3)
+    first_exit, first_text = await exit_and_read(fake)
+    second_exit, second_text = await exit_and_read(fake)
+    assert first_text == second_text == tg.EXIT_TEXT
+    # The first /exit's own message is deleted by the second: the chat holds one neutral line, nothing else.
+    assert [(m.message_id, m.text) for m in fake.chat(ALICE).alive.values()] == [(second_exit + 1, tg.EXIT_TEXT)]
+    assert first_exit + 1 in deleted_ids(fake, ALICE)
+    assert len(polling.memory) == 0
+
+
+async def test_exit_as_the_first_message_of_a_chat(fake, polling):
+    exit_id, text = await exit_and_read(fake)
+    assert exit_id == 1 and text == tg.EXIT_TEXT
+    assert [m.text for m in fake.chat(ALICE).alive.values()] == [tg.EXIT_TEXT]
+    assert all(c.params["message_ids"] for c in fake.calls_to("deleteMessages")), "no empty batch"
+
+
+async def test_exit_deletes_a_chat_the_bot_has_no_memory_of(fake, polling):
+    # 400 messages from before a restart: the bot remembers none of them.
+    chat = fake.chat(ALICE)
+    for n in range(400):
+        chat.add(n % 2 == 0, text="before the restart")
+    _, text = await exit_and_read(fake)
+    assert text == tg.EXIT_TEXT
+    assert [m.text for m in chat.alive.values()] == [tg.EXIT_TEXT]
+    assert len(fake.calls_to("deleteMessages")) == 5  # ids 401 .. 1 in batches of at most 100
+
+
+async def test_exit_after_the_48_hour_memory_expired_says_what_is_left(fake, polling):
+    now = [time.monotonic()]
+    polling.memory._clock = lambda: now[0]
+    chat = fake.chat(ALICE)
+    for _ in range(30):
+        polling.memory.seen(ALICE, chat.add(False, text="two days ago").message_id)
+    now[0] += 49 * 3600
+    fake.undeletable = {(ALICE, i) for i in range(1, 31)}  # Telegram refuses messages older than 48 hours
+    exit_id, text = await exit_and_read(fake)
+    assert text == tg.EXIT_OLDER_TEXT and "Chat cleared" not in text
+    assert sorted(chat.alive) == [*range(1, 31), exit_id + 1], "the /exit itself is deleted, the old ones can't be"
+    assert len(fake.calls_to("deleteMessage")) == 1, "trying stops at the first id Telegram refuses"
+
+
+async def test_exit_refused_on_older_messages_it_did_not_remember(fake, polling):
+    chat = fake.chat(ALICE)
+    for _ in range(60):
+        chat.add(False, text="before the restart")
+    fake.undeletable = {(ALICE, i) for i in range(1, 11)}  # the oldest ten are past 48 hours
+    _, text = await exit_and_read(fake)
+    assert text == tg.EXIT_OLDER_TEXT
+    assert sorted(chat.alive)[:10] == list(range(1, 11)) and len(chat.alive) == 11
+
+
+async def test_exit_on_a_2800_message_chat_from_before_a_restart(fake, polling):
+    chat = fake.chat(ALICE)
+    for _ in range(2800):
+        chat.add(False, text="earlier")
+    _, text = await exit_and_read(fake)
+    assert text == tg.EXIT_TEXT and [m.text for m in chat.alive.values()] == [tg.EXIT_TEXT]
+
+
+async def test_exit_on_a_chat_longer_than_it_tries_says_so(fake, polling):
+    chat = fake.chat(ALICE)
+    for _ in range(tg.handlers.OLDER_TRIED + 50):
+        chat.add(False, text="long ago")
+    _, text = await exit_and_read(fake)
+    assert text == tg.EXIT_OLDER_TEXT
+    assert len(chat.alive) == 50 + 1, "the newest OLDER_TRIED and the /exit deleted, the 50 oldest left"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The webhook
 

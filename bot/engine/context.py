@@ -9,15 +9,21 @@ as SlotSet events before the message, where the rules read them:
   crisis answer (the young person has moved on).
 Both are in the prediction cache's key, like every slot that influences the conversation. While a crisis is on,
 every answer shows 999 and Childline (`with_crisis_reminder`).
+
+A message is also read in context (`in_context`): once a concern has been answered, what comes next is far more
+often a question about it ("is it my fault", "what is CEOP") than a new disclosure, yet the classifier reads each
+message alone and the wording of a follow-up is full of the concern's own words. So in a conversation under way
+the follow-up questions' probabilities get a prior weight before the reading is chosen.
 """
 
-from typing import Any, List
+import re
+from typing import Any, Dict, List
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
-from bot.concerns import CONCERNS, CRISIS, concern_for
+from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, concern_for
 from bot.engine.counting import CRISIS_RESPONSES
-from bot.engine.events import actions, session
+from bot.engine.events import actions, session, split_turns
 from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
@@ -29,6 +35,28 @@ MOVING_ON = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope", "talk_to_so
 CRISIS_FOLLOWUPS = frozenset(
     {"safe_now", "crisis_detail", "crisis_minimise", "refuse_call", "what_now", "already_did", "should_i_go"}
 )
+# The follow-up questions (nlu/followups/), weighted up in a conversation under way (`in_context`).
+FOLLOW_UPS = frozenset(intent for intent in OTHER_INTENTS if intent.startswith("ask_"))
+# How much likelier a follow-up question is once a concern has been answered than on its own: the classifier's
+# probability of each is multiplied by this, then all are scaled to add up to 1 again.
+FOLLOW_UP_PRIOR = 3.0
+# Readings that context never changes, besides every crisis: a crisis detail ("like 20", "paracetamol") and
+# meeting someone ("should i go") are answered with 999 whatever came before. (Outside a crisis, "I don't want
+# to call" is as much a follow-up as "is there another way than calling", so refuse_call may give way.)
+KEPT = frozenset({"crisis_detail", "should_i_go"})
+# In a conversation about a friend, what is happening to the friend ("a boy keeps asking her for nudes") reads as
+# the concern itself, whose answer speaks to the young person ("you can say no") and asks which app. Such a message,
+# with no word for the young person themself, is about the friend: it gets the friend's answer again.
+FRIENDS_CONCERNS = frozenset(
+    {"asked_for_nudes", "sextortion", "image_shared", "sent_nude_worried", "received_nude", "unknown_contact"}
+)
+FIRST_PERSON = re.compile(r"\b(i|im|i'm|ive|i've|id|i'd|ill|i'll|me|my|mine|myself|we|us|our)\b", re.IGNORECASE)
+# The steps without an app end "Which app is it on?" (responses/platforms.yml): what comes next answers that
+# question ("none of them", "idk which"), so it is not weighed as a follow-up question, and an answer the model
+# can't read is an app it doesn't know: the general steps (inform_platform without an app), never the menu again.
+ASKS_WHICH_APP = "utter_block_report_steps"
+# A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
+FALLBACK_CONFIDENCE = 0.25
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
 CLOSING = "utter_next_steps"
 
@@ -41,6 +69,43 @@ def update(tracker: Any, intent: str, crisis_turns: int) -> None:
         tracker.update(SlotSet("answered", answered))
     if tracker.get_slot("crisis") is True and moved_on(latest, intent, crisis_turns):
         tracker.update(SlotSet("crisis", False))
+
+
+def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]:
+    """`parse` (of `text`, which is read here and kept nowhere) in the conversation's context: in a conversation
+    under way and not in a crisis, the classifier's ranking with every follow-up question weighted by
+    FOLLOW_UP_PRIOR, and its best intent chosen; in a conversation about a friend, the friend's own troubles
+    are the friend's concern.
+
+    A crisis is never read away: nothing changes when the safety net decided, when the model's reading is a crisis,
+    or while a crisis is on. Button presses keep their intent (their reading has no ranking to weigh).
+    """
+    if tracker is None or tracker.get_slot("under_way") is not True or tracker.get_slot("crisis") is True:
+        return parse
+    intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
+    if parse.get("safety") or concern_for(intent) in CRISIS or intent in KEPT:
+        return parse
+    if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
+        split_turns(getattr(tracker, "events", ()))[1]
+    ):
+        if intent == "nlu_fallback":
+            return {**parse, "intent": {"name": "inform_platform", "confidence": parse["intent"].get("confidence")}}
+        return parse
+    if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
+        return {**parse, "intent": {"name": "friend_worried", "confidence": parse["intent"].get("confidence")}}
+    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") and r["name"] != "nlu_fallback"]
+    weights = {
+        r["name"]: float(r["confidence"]) * (FOLLOW_UP_PRIOR if r["name"] in FOLLOW_UPS else 1.0) for r in ranking
+    }
+    total = sum(weights.values())
+    if not total:
+        return parse
+    best = max(weights, key=weights.get)
+    if best == intent or best not in FOLLOW_UPS or weights[best] / total < FALLBACK_CONFIDENCE:
+        return parse
+    # The classifier's own probability stays the reported confidence; only the choice is the context's.
+    chosen = next(r for r in ranking if r["name"] == best)
+    return {**parse, "intent": {"name": best, "confidence": chosen["confidence"]}}
 
 
 def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:

@@ -19,6 +19,7 @@ CRISIS_RESPONSES = frozenset(
         "utter_friend_at_risk",
         "utter_already_hurt",
         "utter_abuse_disclosure",
+        "utter_friend_abused",
     }
 )
 FALLBACK_RESPONSES = frozenset(

@@ -158,9 +158,8 @@ class Engine:
         else:
             text = text.lstrip("/")
         try:
-            parse = await self._parse(text)
+            parse = await self._set_context(conversation_id, text, await self._parse(text), by == "button")
             intent = parse["intent"].get("name") or "nlu_fallback"
-            await self._set_context(conversation_id, intent)
             output = CollectingOutputChannel()
             await self.agent.handle_message(UserMessage(text, output, conversation_id, parse_data=parse))
         except Exception as error:  # the young person still gets Childline, and nothing half-done is kept
@@ -214,12 +213,18 @@ class Engine:
         now = split_turns(tracker.events)[1]
         return context.with_crisis_reminder(messages, now, self._emergency, self._childline, self._crisis_reminder)
 
-    async def _set_context(self, conversation_id: str, intent: str) -> None:
-        """The engine's part of the conversation's memory, set before Rasa answers (bot/engine/context.py)."""
+    async def _set_context(
+        self, conversation_id: str, text: str, parse: Dict[str, Any], pressed: bool
+    ) -> Dict[str, Any]:
+        """The message read in the conversation's context (a typed one), and the engine's part of the
+        conversation's memory set before Rasa answers it (bot/engine/context.py)."""
         tracker = await self.tracker_store.retrieve(conversation_id)
         if tracker is None:
-            return  # a new conversation: every slot starts at its default
-        context.update(tracker, intent, self.crisis_turns)
+            return parse  # a new conversation: every slot starts at its default, and there is no context yet
+        if not pressed:
+            parse = context.in_context(parse, tracker, text)
+        context.update(tracker, parse["intent"].get("name") or "nlu_fallback", self.crisis_turns)
+        return parse
 
     async def forget(self, conversation_id: str) -> None:
         """Drop everything kept about one conversation (quick exit)."""

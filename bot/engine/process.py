@@ -11,7 +11,8 @@ thread writes them, so a slow or broken database never holds up an answer.
 Every turn has a deadline (`SIGNPOST_TURN_DEADLINE`, default 5 s): past it the young person gets the failure reply
 (999 and Childline) and a hung engine is killed and started afresh at once (its conversations are gone, as after
 /exit); a dead one too. The engine process's stdout is pointed at stderr, so nothing Rasa prints can corrupt the
-answers; it gets no Telegram token or webhook secret in its environment, and can't dump core.
+answers; it gets no Telegram token or webhook secret in its environment, can't dump core, and its freed memory
+is overwritten (bot/privacy.py).
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bot.engine.protocol import MAX_LINE, READY, encode
+from bot.privacy import scrubbing_environment
 from bot.replies import Reply, failure_reply
 from bot.settings import SECRET_ENVIRONMENT, turn_deadline
 
@@ -99,6 +101,7 @@ class EngineProcess:
             raise EngineStartError(str(error)) from None
         config = {"model": str(model), "stats_db": str(self.stats_db) if self.stats_db else None}
         environment = {name: value for name, value in os.environ.items() if name not in SECRET_ENVIRONMENT}
+        environment = scrubbing_environment(environment)  # its freed memory overwritten (bot/privacy.py)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -27,6 +27,9 @@ VETO_LABEL = "out_of_scope"
 FRIEND_AT_RISK = "friend_at_risk"  # the intent for self-harm words about someone else (bot/concerns.py: a crisis)
 NOT_ENGLISH = "not_english"  # the intent for a message the bot cannot read (bot/safety/languages.py)
 INTENT_FOR_LABEL = {ABUSE: "abuse_disclosure"}  # every other crisis label is its own intent
+# About someone else: a friend abused by someone they know (a danger crisis, bot/concerns.py); other crisis words
+# about someone else are a friend at risk.
+SOMEONE_ELSES = {ABUSE: "friend_abused"}
 
 SAFETY_KEY = "safety"
 Config = Dict[str, Any]  # a component's configuration
@@ -106,7 +109,10 @@ class SafetyNet(GraphComponent, IntentClassifier):
         """Set the message's intent from the verdict: a crisis rule always wins; a veto only undoes a crisis; a message
         the bot cannot read gets ``not_english`` unless the model found a crisis in it."""
         if verdict.label:
-            intent = FRIEND_AT_RISK if verdict.someone_else else INTENT_FOR_LABEL.get(verdict.label, verdict.label)
+            if verdict.someone_else:
+                intent = SOMEONE_ELSES.get(verdict.label, FRIEND_AT_RISK)
+            else:
+                intent = INTENT_FOR_LABEL.get(verdict.label, verdict.label)
             self._set_intent(message, intent, verdict.pattern)
             return
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)

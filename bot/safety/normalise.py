@@ -24,7 +24,8 @@ import re
 import unicodedata
 
 from bot.safety.nlp import _known
-from bot.safety.textspeak import _REWRITES_COMPILED
+from bot.safety.prefilter import may_match
+from bot.safety.textspeak import REWRITES
 
 # Cyrillic and Greek letters that Unicode's confusables.txt (UTS #39) lists as confusable with a single ASCII letter,
 # taken from the confusables.json that the PyPI package confusable-homoglyphs 3.3.1 ships (generated from
@@ -88,6 +89,8 @@ def _is_cyrillic_or_greek(ch: str) -> bool:
 
 def fold(text: str) -> str:
     """Accents off Latin letters, then look-alike letters back to Latin (case is kept; the caller lower-cases)."""
+    if text.isascii():  # no marks, no other scripts: both steps leave plain ASCII as it is (tests/test_safety.py)
+        return text
     return unmask_lookalikes(strip_accents(text))
 
 
@@ -106,6 +109,7 @@ _QUOTES = str.maketrans(
 )
 # Zero-width, direction marks and soft hyphens vanish; other control/format characters become spaces.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_ASCII_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _REPEATED = re.compile(r"([a-z])\1{2,}")
 _SPELLED_OUT = re.compile(r"\b[a-z](?: [a-z]){2,}\b")
 _WORD = re.compile(r"[a-z]+")
@@ -142,12 +146,17 @@ def _rewrite(text: str) -> str:
     """Lower-cased, cleaned text with stretched words squeezed and text-speak written out (no end marker)."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _INVISIBLE.sub("", text)
-    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    if text.isascii():  # the ASCII control characters are exactly its "C" category (tests/test_safety.py)
+        text = _ASCII_CONTROL.sub(" ", text)
+    else:
+        text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
     text = fold(text).lower()
-    text = _WORD.sub(_squeeze, text)
+    if _REPEATED.search(text):  # only a word with a letter three times in a row is squeezed
+        text = _WORD.sub(_squeeze, text)
     text = _SPELLED_OUT.sub(_join_letters, text)
-    for pattern, replacement in _REWRITES_COMPILED:
-        text = pattern.sub(replacement, text)
+    for pattern, replacement, found in REWRITES:
+        if may_match(found, text):  # else the pattern cannot match: its sub would change nothing
+            text = pattern.sub(replacement, text)
     return " ".join(text.split())
 
 

@@ -20,7 +20,9 @@ CRISIS_CUE = "crisis_cue"
 # In priority order (see "Which crisis" in the docstring): 999-first answers, then self-harm, then abuse.
 CRISIS_LABELS = (IMMEDIATE_DANGER, ALREADY_HURT, SELF_HARM, ABUSE)
 LABELS = frozenset(CRISIS_LABELS + (NOT_CRISIS, CRISIS_CUE))
-WHOSE_LABELS = frozenset({ALREADY_HURT, SELF_HARM})  # labels whose words may be about someone else
+# Labels whose words may be about someone else, decided from the words around them (``rules.is_about_someone_else``);
+# abuse is decided from the matched words alone (``rules.whose_abuse``).
+WHOSE_LABELS = frozenset({ALREADY_HURT, SELF_HARM})
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The safety rules over one message: ``SafetyRules(rows).check(text)`` gives a ``Verdict`` (docs/safety.md).
 
 Which patterns fired, which are negated ("i'm not in danger"), which lie inside an idiom, whose crisis it is (the
-young person's or a friend's), which crisis answers when several fire, and when an idiom may veto the model.
+young person's or a friend's, for abuse from the matched words alone), which crisis answers when several fire, and
+when an idiom may veto the model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -91,6 +92,49 @@ def is_about_someone_else(doc: Sequence, start: int, end: int) -> bool:
     return False
 
 
+# Whose abuse: only the words the pattern matched decide, never the words around them, because a story about the
+# young person's own abuse often mentions a friend ("my friend says i should tell someone but my uncle touches me").
+# A victim is the object of the abuse words ("touches me", "hits her"), or a friend or relative named with "my"
+# ("my friend was raped"); "my uncle" or "a family friend" is who does it, so "my" alone, or a friend word as the
+# subject of a pattern that names who does it, says nothing.
+ABUSED_IS_THE_USER = frozenset({"i", "me", "myself", "us"})
+ABUSED_IS_SOMEONE_ELSE = frozenset({"her", "him", "them", "herself", "himself", "themselves"})
+# "she was raped", "he got abused": a person word first, then a passive verb.
+_PASSIVE = frozenset({"was", "got", "gets", "getting", "is", "been", "being", "has", "had", "were", "are"})
+_BEFORE_A_FRIEND = frozenset({"best", "little", "big", "older", "younger", "girl", "boy", "step", "close"})
+# A friend word with one of these after it is whose someone is ("my friend's uncle"), not the one abused.
+# fmt: off
+_OWNER_OF = frozenset(
+    {
+        "'s", "dad", "dads", "mum", "mums", "mom", "uncle", "stepdad", "step", "brother", "sister", "cousin",
+        "boyfriend", "girlfriend", "mate", "parents", "family", "grandad", "nan", "aunt", "auntie", "coach", "teacher",
+        "house",
+    }
+)
+# fmt: on
+
+
+def whose_abuse(doc: Sequence, start: int, end: int) -> Optional[bool]:
+    """From an abuse match's own words: True if someone else is abused, False if the young person, None if the words
+    do not say."""
+    words = [token.lower_ for token in doc[start:end]]
+    if any(word in ABUSED_IS_THE_USER for word in words):
+        return False
+    if any(word in ABUSED_IS_SOMEONE_ELSE for word in words):
+        return True
+    if len(words) > 1 and words[0] in {"she", "he", "they"} and words[1] in _PASSIVE:
+        return True
+    for i, word in enumerate(words):
+        if word != "my":
+            continue
+        j = i + 1
+        while j < len(words) and words[j] in _BEFORE_A_FRIEND:
+            j += 1
+        if j + 1 < len(words) and words[j] in SOMEONE_ELSE_IN_THE_PHRASE and words[j + 1] not in _OWNER_OF:
+            return True
+    return None
+
+
 @dataclass(frozen=True)
 class Hit:
     """One pattern match on the normalised text (token offsets)."""
@@ -101,6 +145,7 @@ class Hit:
     end: int
     negated: bool = False
     someone_else: bool = False
+    undecided: bool = False  # an abuse match whose own words do not say whose abuse it is (``whose_abuse``)
     reach: int = 0  # where an idiom stops explaining: its end, or its first sentence end (0: its end)
 
     def contains(self, other: "Hit") -> bool:
@@ -114,7 +159,8 @@ class Verdict:
     ``label``/``pattern``: the crisis label and the id of the pattern that fired, or None.
     ``veto``: when no crisis fired, the id of the idiom or negated phrase that explains every crisis cue in the
     message (so a model's crisis prediction may be overruled), or None.
-    ``someone_else``: the self-harm words are all about another person ("my friend says she wants to die").
+    ``someone_else``: the self-harm words are all about another person ("my friend says she wants to die"), or,
+    for abuse, the abuse words say another person is abused ("her stepdad touches her").
     ``unreadable``: the bot cannot read the message (``bot.safety.languages``).
     """
 
@@ -183,9 +229,14 @@ class SafetyRules:
                 key = self.nlp.vocab.strings[match_id]
                 label = self.labels[key]
                 negated = label in P.CRISIS_LABELS and is_negated(doc, start)
-                someone_else = label in P.WHOSE_LABELS and is_about_someone_else(doc, start, end)
+                if label == P.ABUSE:
+                    whose = whose_abuse(doc, start, end)
+                    someone_else, undecided = bool(whose), whose is None
+                else:
+                    someone_else = label in P.WHOSE_LABELS and is_about_someone_else(doc, start, end)
+                    undecided = False
                 reach = _sentence_end(doc, start, end) if label == P.NOT_CRISIS else 0
-                found.add(Hit(label, key, start, end, negated, someone_else, reach))
+                found.add(Hit(label, key, start, end, negated, someone_else, undecided, reach))
         return sorted(found, key=lambda h: (h.start, h.end, h.id)), unreadable
 
     def check(self, text: str) -> Verdict:
@@ -194,6 +245,7 @@ class SafetyRules:
         crisis = [h for h in hits if h.label in P.CRISIS_LABELS]
         fired = [h for h in crisis if not h.negated and not any(i.contains(h) for i in idioms)]
         if fired:
+            fired = _whose_abuse(fired)
             first = min(fired, key=lambda h: (_priority(h), h.start, h.end, h.id))
             return Verdict(label=first.label, pattern=first.id, hits=tuple(hits), someone_else=first.someone_else)
         # Nothing fired: may an idiom or a negation overrule a model that says "crisis"?
@@ -210,10 +262,21 @@ class SafetyRules:
         return Verdict(veto=veto, hits=tuple(hits), unreadable=unreadable)
 
 
+def _whose_abuse(fired: List[Hit]) -> List[Hit]:
+    """Abuse is someone else's when a match's own words say so and no match's words name the young person; matches
+    that do not say ("sexually abused") go with the others. Otherwise it is the young person's (undecided too)."""
+    abuse = [h for h in fired if h.label == P.ABUSE]
+    other = any(h.someone_else for h in abuse) and all(h.someone_else or h.undecided for h in abuse)
+    return [replace(h, someone_else=other) if h.label == P.ABUSE else h for h in fired]
+
+
 def _priority(hit: Hit) -> float:
     """Which crisis answers a message with several: the order of CRISIS_LABELS, with words about someone else's
-    self-harm (a friend at risk) after the young person's own self-harm and before abuse."""
-    return P.CRISIS_LABELS.index(P.SELF_HARM) + 0.5 if hit.someone_else else P.CRISIS_LABELS.index(hit.label)
+    self-harm (a friend at risk) after the young person's own self-harm and before abuse, and a friend's abuse
+    last."""
+    if not hit.someone_else:
+        return P.CRISIS_LABELS.index(hit.label)
+    return P.CRISIS_LABELS.index(P.ABUSE if hit.label == P.ABUSE else P.SELF_HARM) + 0.5
 
 
 def _sentence_end(doc: Sequence, start: int, end: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Tuple
 
+from bot.safety.prefilter import needles
+
 # Text-speak and spelling, applied in order to lower-cased text. Each entry is (regex, replacement).
 _REWRITES: Tuple[Tuple[str, str], ...] = (
     # suicide and self-harm in disguise
@@ -102,3 +104,6 @@ _REWRITES: Tuple[Tuple[str, str], ...] = (
     ),
 )
 _REWRITES_COMPILED = tuple((re.compile(pattern), replacement) for pattern, replacement in _REWRITES)
+# Each rewrite with the strings a text must contain for it to change anything (bot/safety/prefilter.py): most
+# rewrites find nothing in a given message, and a substring search says so many times faster than the regex.
+REWRITES = tuple((pattern, replacement, needles(pattern)) for pattern, replacement in _REWRITES_COMPILED)

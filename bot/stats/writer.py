@@ -6,8 +6,10 @@ thread of its own, which writes what has gathered in one transaction at most eve
 database is locked by another process, read-only, full, or its file or folder has gone, the write fails, the
 counts stay in memory and are tried again with growing waits (`interval` doubling up to `max_backoff`), and the
 fault is logged once, as one clear line, when it starts and when it ends; `state` and `waiting` say where things
-stand (the webhook's /healthz shows them). A file that was removed or replaced is noticed (its inode changed) and
-opened afresh, so counts never go silently into a deleted file.
+stand (the webhook's /healthz shows them), and so does the writer's report for `signpost stats` (status.py:
+written at start, on every change of state, on every retry while failing and once a minute while writing). A
+file that was removed or replaced is noticed (its inode changed) and opened afresh, so counts never go silently
+into a deleted file.
 
 The numbers in memory are per (table, day, key), from closed lists: bounded by the keys times the days of an
 outage (`MAX_WAITING_ROWS` as a last guard, past which new counts are refused with an error naming how many).
@@ -25,11 +27,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Tuple, Union
 
+from bot.stats import status
 from bot.stats.store import Stats, _rows_of
 
 log = logging.getLogger(__name__)
 
 MAX_WAITING_ROWS = 100_000
+REPORT_EVERY = 60.0  # seconds between reports for `signpost stats` while all is well
 
 
 def fault(error: BaseException) -> str:
@@ -75,8 +79,11 @@ class StatsWriter:
         self._inode: Optional[Tuple[int, int]] = None
         self._thread: Optional[threading.Thread] = None
         self.state = "ok"  # or what is wrong, e.g. "locked by another process"
+        self.since = time.time()  # when the state began
+        self.started = self.since
         self.written = 0
         self.refused = 0
+        self._reported = 0.0
 
     # -- the answering side: never touches the database
 
@@ -109,7 +116,14 @@ class StatsWriter:
 
     # -- the writing thread
 
+    def _report(self, **final: object) -> None:
+        """Where things stand, for `signpost stats` (numbers only)."""
+        self._reported = time.monotonic()
+        report = {"state": self.state, "since": self.since, "started": self.started, "updated": time.time()}
+        status.write(self.path, {**report, "waiting": self.waiting, "written": self.written, **final})
+
     def start(self) -> "StatsWriter":
+        self._report()
         self._thread = threading.Thread(target=self._run, name="signpost-stats-writer", daemon=True)
         self._thread.start()
         return self
@@ -126,6 +140,9 @@ class StatsWriter:
         lost = self.waiting
         if lost:
             log.error("Statistics database %s: %d counts could not be written and are lost.", self.state, lost)
+            self._report(stopped=True, lost=lost)
+        else:
+            status.remove(self.path)
         self._drop_connection()
         return lost
 
@@ -162,7 +179,8 @@ class StatsWriter:
                     state,
                     sum(snapshot.values()),
                 )
-                self.state = state
+                self.state, self.since = state, time.time()
+            self._report()  # every retry while failing: the waiting counts stay current
             return False
         with self._lock:
             self._counts.subtract(snapshot)
@@ -170,7 +188,10 @@ class StatsWriter:
         self.written += sum(snapshot.values())
         if self.state != "ok":
             log.warning("Statistics database is writable again: %d waiting counts written.", sum(snapshot.values()))
-            self.state = "ok"
+            self.state, self.since = "ok", time.time()
+            self._report()
+        elif time.monotonic() - self._reported >= REPORT_EVERY:
+            self._report()
         return True
 
     def _database(self) -> Stats:

@@ -58,6 +58,7 @@ def test_changing_a_setting_changes_the_privacy_text_and_what_is_kept(monkeypatc
     [
         (texts.START_TEXT, "telegram_start"),
         (texts.EXIT_TEXT, "telegram_exit"),
+        (texts.EXIT_OLDER_TEXT, "telegram_exit_older"),
         (texts.PICTURE_TEXT, "telegram_picture"),
         (texts.PICTURE_MENU.text, "telegram_picture_menu"),
         (texts.VOICE_TEXT, "telegram_voice"),

@@ -78,6 +78,7 @@ def test_order_of_seriousness():
     ranks = [seriousness(i) for i in order]
     assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
     assert seriousness("self_harm") == seriousness("friend_at_risk") == seriousness("abuse_disclosure") == 0
+    assert seriousness("friend_abused") == 0
     assert seriousness("talk_to_someone") == seriousness("privacy_question") == seriousness("out_of_scope") - 1
 
 

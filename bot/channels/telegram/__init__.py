@@ -7,6 +7,7 @@ from bot.channels.telegram.chat_memory import ChatMemory
 from bot.channels.telegram.handlers import CHANNEL, EXIT_DATA, MAX_DELETE_BATCH, SignpostBot
 from bot.channels.telegram.texts import (
     COMMANDS,
+    EXIT_OLDER_TEXT,
     EXIT_TEXT,
     PICTURE_MENU,
     PICTURE_TEXT,
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_DELETE_BATCH",
     "SignpostBot",
     "COMMANDS",
+    "EXIT_OLDER_TEXT",
     "EXIT_TEXT",
     "PICTURE_MENU",
     "PICTURE_TEXT",

@@ -6,7 +6,9 @@
   stay in memory (chat_memory.py), so any payload fits Telegram's 64-byte limit and a keyboard works once only.
 - /exit and "Leave quickly" delete the whole chat within Telegram's 48 hours (both sides, newest first, in
   deleteMessages batches of at most 100), forget the conversation and send one short neutral message, which says
-  honestly if Telegram refused to delete some of it.
+  honestly if Telegram refused to delete some of it. Ids older than the ones remembered (from before a restart,
+  an earlier /exit's own message, or past the memory's 48 hours) are tried too, back to `OLDER_TRIED` ids: "Chat
+  cleared" is said only when every id back to the chat's first was tried and none refused.
 - Pictures (photo, video, video note, animation, document) are deleted at once and never downloaded. Stickers get
   the menu, like emoji. Voice notes get "I read typed messages only". Every text gets an answer: an empty one from
   the engine becomes the failure reply (999 and Childline).
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # bot/
 MAX_DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+# Ids below the remembered ones that /exit tries: more than a 48-hour chat holds (2,800 in issue 14's attack), in
+# 30 calls; ids already gone are skipped.
+OLDER_TRIED = 3_000
 EXIT_DATA = "exit"
 BUTTON_DATA = re.compile(r"^b(\d{1,3})$")
 
@@ -131,29 +136,58 @@ class SignpostBot:
             self.memory.seen(chat_id, message_id)
             return False
 
-    async def delete_all(self, context: ContextTypes.DEFAULT_TYPE, ids: List[int], chat_id: int) -> int:
-        """Delete the ids newest first in batches of 100; a refused batch one by one. Returns how many could not
-        be deleted (Telegram refused them; ids already gone are skipped by deleteMessages)."""
+    async def _delete_batch(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, batch: List[int], stop_when_refused: bool = False
+    ) -> int:
+        """One deleteMessages call; if refused, the ids one by one (up to the first Telegram refuses, if
+        `stop_when_refused`). Returns how many were refused (ids already gone are skipped by deleteMessages, and
+        "not found" one by one is fine too)."""
+        try:
+            await context.bot.delete_messages(chat_id, batch)
+            return 0
+        except BadRequest as error:
+            log.warning("A quick-exit batch was refused (%s); deleting one by one", type(error).__name__)
         refused = 0
-        for start in range(0, len(ids), MAX_DELETE_BATCH):
-            batch = ids[start : start + MAX_DELETE_BATCH]
+        for message_id in batch:
             try:
-                await context.bot.delete_messages(chat_id, batch)
-            except BadRequest as error:
-                log.warning("A quick-exit batch was refused (%s); deleting one by one", type(error).__name__)
-                for message_id in batch:
-                    try:
-                        await context.bot.delete_message(chat_id, message_id)
-                    except BadRequest as one:
-                        refused += "not found" not in one.message.lower()  # already gone is fine
+                await context.bot.delete_message(chat_id, message_id)
+            except BadRequest as one:
+                refused += "not found" not in one.message.lower()
+                if refused and stop_when_refused:
+                    break
         return refused
 
-    async def quick_exit(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-        """Delete the whole chat, forget it, send one neutral line (honest if some could not be deleted)."""
-        refused = await self.delete_all(context, self.memory.take_all(chat_id), chat_id)
+    async def delete_all(self, context: ContextTypes.DEFAULT_TYPE, ids: List[int], chat_id: int) -> int:
+        """Delete the ids newest first in batches of 100. Returns how many could not be deleted."""
+        refused = 0
+        for start in range(0, len(ids), MAX_DELETE_BATCH):
+            refused += await self._delete_batch(context, chat_id, ids[start : start + MAX_DELETE_BATCH])
+        return refused
+
+    async def delete_older(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, below: int) -> bool:
+        """Try the ids below the remembered ones, newest first, back to OLDER_TRIED of them. Returns True if some
+        may be left: Telegram refused some (ids are in time order, so the older ones are past its 48 hours too:
+        trying stops there), or the chat goes back further than was tried."""
+        ids = list(range(below - 1, max(0, below - 1 - OLDER_TRIED), -1))
+        for start in range(0, len(ids), MAX_DELETE_BATCH):
+            batch = ids[start : start + MAX_DELETE_BATCH]
+            if await self._delete_batch(context, chat_id, batch, stop_when_refused=True):
+                return True
+        return below - 1 > OLDER_TRIED
+
+    async def quick_exit(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, newest: int) -> None:
+        """Delete the whole chat, forget it, send one neutral line (honest if some could not be deleted).
+        `newest` is the id of the /exit (or of the pressed message), the chat's newest the bot knows of."""
+        self.memory.seen(chat_id, newest)
+        ids = self.memory.take_all(chat_id)
+        refused = await self.delete_all(context, ids, chat_id)
+        older_left = await self.delete_older(context, chat_id, below=min(ids, default=newest))
         await self.engine.forget(self._conversation(chat_id))
-        # Not remembered: after this nothing about the chat is kept.
-        text = texts.exit_partly_text(refused) if refused else texts.EXIT_TEXT
+        # Not remembered: after this nothing about the chat is kept (the next /exit tries this id as an older one).
+        if older_left:
+            text = texts.EXIT_OLDER_TEXT
+        else:
+            text = texts.exit_partly_text(refused) if refused else texts.EXIT_TEXT
         await context.bot.send_message(chat_id, text)
         await self._count("quick_exit")
 
@@ -179,9 +213,7 @@ class SignpostBot:
 
     async def on_exit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/exit: the quick exit, including the /exit message itself."""
-        chat_id = update.effective_chat.id
-        self.memory.seen(chat_id, update.effective_message.message_id)
-        await self.quick_exit(context, chat_id)
+        await self.quick_exit(context, update.effective_chat.id, update.effective_message.message_id)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: answered at once, its keyboard removed, its payload sent to the engine."""
@@ -189,7 +221,7 @@ class SignpostBot:
         message = query.message
         if query.data == EXIT_DATA:
             await query.answer()
-            await self.quick_exit(context, message.chat.id)
+            await self.quick_exit(context, message.chat.id, message.message_id)
             return
         payloads = self.memory.take_buttons(message.chat.id, message.message_id)
         index = BUTTON_DATA.match(query.data or "")

@@ -22,6 +22,8 @@ PICTURE_MENU = BotMessage(
 VOICE_TEXT = channel_texts.text("telegram_voice")
 PLACE_TEXT = channel_texts.text("telegram_place")
 USED_TEXT = channel_texts.text("telegram_used_button")
+# When older messages may still be there (from before the bot's memory of the chat, or past Telegram's 2 days).
+EXIT_OLDER_TEXT = channel_texts.text("telegram_exit_older")
 
 
 def privacy() -> Tuple[BotMessage, BotMessage]:

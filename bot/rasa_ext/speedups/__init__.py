@@ -7,7 +7,7 @@ Each is listed in README.md beside this file, with why and how it is checked. `S
 
 from typing import Any, Optional
 
-from bot.rasa_ext.speedups import domain, graph_runner, prediction_cache
+from bot.rasa_ext.speedups import domain, featurizer, graph_runner, prediction_cache
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache
 from bot.settings import speedups as enabled
 
@@ -21,4 +21,5 @@ def install(agent: Any) -> Optional[PredictionCache]:
         return None
     graph_runner.install(agent)
     domain.install(agent)
+    featurizer.install(agent)
     return prediction_cache.install(agent)
