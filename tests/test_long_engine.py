@@ -101,3 +101,34 @@ async def test_every_piece_is_read_in_one_batch_and_the_note_holds_no_text(engin
     note = parse["long_message"]
     assert set(note) == {"pieces", "chosen", "also"} and note["pieces"] >= 3
     assert parse["intent"]["name"] is not None
+
+
+async def test_a_story_of_being_asked_that_ends_in_a_threat_is_answered_as_the_threat(engine, conversation_id):
+    text = (
+        "so i started talking to this girl on a game in the holidays and we got really close. after a couple of "
+        "weeks it got flirty and she kept asking me for a picture. i sent her one in the end. now she has messaged "
+        "saying she will send it to my whole family unless i pay her by friday."
+    )
+    reply = await engine.reply(conversation_id, text)
+    assert reply.concern == "sextortion" and reply.also == "asked_for_nudes"
+
+
+@pytest.mark.parametrize(
+    "text, concern",
+    [
+        (
+            "hi, i'm in year 9 and things at home are ok and school is fine mostly. my mum is strict about my phone. "
+            "there is a man i met online who is 24 and says he loves me and wants us to keep it secret. i can't tell "
+            "my parents because they would take my phone.",
+            "unknown_contact",
+        ),
+        (
+            "my exams are next month and my teachers keep saying how much they matter. my mum and dad want me to "
+            "get into the good sixth form. we argue about revision every night and i feel stressed. how do i get "
+            "through it?",
+            "out_of_scope",
+        ),
+    ],
+)
+async def test_a_story_with_parents_and_school_in_it_is_not_read_as_a_privacy_question(engine, text, concern):
+    assert (await engine.classify(text))["concern"] == concern
