@@ -71,7 +71,20 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SentenceLogisticRegression(LogisticRegressionClassifier):
-    """LogisticRegressionClassifier with cheaper ways to the same feature matrix and the same products."""
+    """LogisticRegressionClassifier with cheaper ways to the same feature matrix and the same products.
+
+    Two options Rasa's does not have, both part of the model (the same with and without the speed-ups):
+    `normalize: each_featurizer` scales each message's counts from each featurizer to length 1, and `C` is
+    scikit-learn's inverse regularisation strength (why, and the measurements, are in config.yml).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "normalize": None, "C": 1.0}
+
+    def __init__(self, config: Dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.clf.set_params(C=self.config["C"])
 
     def persist(self) -> None:
         """The fitted numbers as plain arrays (``ARRAYS``) instead of Rasa's skops file: importing skops takes
@@ -116,6 +129,19 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
         return component
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
+        """The matrix the classifier reads, in training and in use: the features, scaled as configured."""
+        features = self._features(messages)
+        if self.config["normalize"] != "each_featurizer" or not messages:
+            return features
+        widths = [
+            f.features.shape[1]
+            for f in messages[0].features
+            if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+        ]
+        return _each_part_to_length_one(features, widths)
+
+    def _features(self, messages: List[Message]) -> csr_matrix:
+        """Rasa's feature matrix (its `_create_X`), made from the sentence features alone."""
         if not speedups():
             return super()._create_X(messages)
         rows = []
@@ -141,3 +167,20 @@ def _side_by_side(parts: List[spmatrix]) -> csr_matrix:
     joined = csr_matrix((data, columns, [0, len(data)]), shape=(1, int(offsets[-1])))
     joined.sort_indices()  # as scipy's conversion leaves them: the same order of sums, the same numbers
     return joined
+
+
+def _each_part_to_length_one(features: spmatrix, widths: List[int]) -> csr_matrix:
+    """Each message's counts from each featurizer (the columns of ``widths``, left to right) scaled to length 1,
+    so that neither a long message nor the many character n-grams outweigh the rest. Dense columns after
+    them, if any, stay as they are. A new matrix: the messages' own features stay counts."""
+    scaled = csr_matrix(features, dtype=np.float64, copy=True)
+    edges = np.cumsum([0] + widths)
+    part = np.searchsorted(edges, scaled.indices, side="right") - 1  # the featurizer of each stored number
+    row = np.repeat(np.arange(scaled.shape[0]), np.diff(scaled.indptr))
+    squares = np.zeros((scaled.shape[0], len(widths) + 1))
+    np.add.at(squares, (row, part), scaled.data**2)
+    lengths = np.sqrt(squares)
+    lengths[:, len(widths)] = 1.0  # dense features: unscaled
+    lengths[lengths == 0] = 1.0
+    scaled.data /= lengths[row, part]
+    return scaled
