@@ -81,7 +81,8 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     are the friend's concern.
 
     A crisis is never read away: nothing changes when the safety net decided, when the model's reading is a crisis
-    (but for a crisis detail the model alone reads in an answer to "Which app is it on?"), or while a crisis is on. Button presses keep their intent (their reading has no ranking to weigh).
+    (but for a crisis detail the model alone reads in an answer to "Which app is it on?"), or while a crisis is on.
+    Button presses keep their intent (their reading has no ranking to weigh).
     """
     if tracker is None or tracker.get_slot("under_way") is not True or tracker.get_slot("crisis") is True:
         return parse
