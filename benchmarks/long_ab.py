@@ -31,13 +31,12 @@ def variants():
     for weight in (1.0, 2.0, 3.0, 5.0):
         yield f"whole + sentences pooled, whole weighs {weight:g}", {"WHOLE_WEIGHT": weight}
     yield "pooled, whole weighs 3, no fallback floor", {"WHOLE_WEIGHT": 3.0, "FALLBACK_CONFIDENCE": 0.0}
-    plain = {"WHOLE_WEIGHT": 3.0, "SERIOUS_SENTENCE_CONFIDENCE": None, "GENERAL_NEEDS_A_SENTENCE": False}
-    yield "pooled only (whole weighs 3), neither correction", plain
-    yield "pooled + a general answer needs a sentence", {**plain, "GENERAL_NEEDS_A_SENTENCE": True}
+    yield (
+        "pooled only (whole weighs 3), no serious sentence",
+        {"WHOLE_WEIGHT": 3.0, "SERIOUS_SENTENCE_CONFIDENCE": None},
+    )
     for bar in (0.6, 0.7, 0.8, 0.9):
-        yield f"pooled + a more serious sentence at {bar:g}+ answers", {**plain, "SERIOUS_SENTENCE_CONFIDENCE": bar}
-        both = {**plain, "SERIOUS_SENTENCE_CONFIDENCE": bar, "GENERAL_NEEDS_A_SENTENCE": True}
-        yield f"both corrections, serious sentence at {bar:g}+", both
+        yield f"pooled + a more serious sentence at {bar:g}+ answers", {"SERIOUS_SENTENCE_CONFIDENCE": bar}
 
 
 def set_constants(settings):
@@ -109,7 +108,7 @@ async def main(model=None):
     engine = Engine.load(Path(model) if model else None)
     sets = {name: evaluate.read_rows((DATA / name).open()) for name in SETS}
     parsed = {name: await parse_all(engine, rows) for name, rows in sets.items()}
-    tuned = ("WHOLE_WEIGHT", "FALLBACK_CONFIDENCE", "SERIOUS_SENTENCE_CONFIDENCE", "GENERAL_NEEDS_A_SENTENCE")
+    tuned = ("WHOLE_WEIGHT", "FALLBACK_CONFIDENCE", "SERIOUS_SENTENCE_CONFIDENCE")
     defaults = {k: getattr(lm, k) for k in tuned}
     whole_ms = await timing(engine, False)
     long_ms = await timing(engine, True)

@@ -20,10 +20,9 @@ through the same NLU graph (model, then the safety net, on each piece):
    follow-up questions ``ask_*``);
 5. the general ones last: how to block or report, privacy, talking to someone, greetings, out of scope.
 
-The pooled reading answers (whole message and sentences), with two corrections by seriousness: a sentence read
+The pooled reading answers (whole message and sentences), with one correction by seriousness: a sentence read
 with confidence (``SERIOUS_SENTENCE_CONFIDENCE``) as a more serious specific concern is answered first (the threat
-at the end of a story of being asked), and a general answer (privacy, talking to someone) that no sentence is read
-as gives way, as a long story about school and parents reads as a privacy question by its words alone.
+at the end of a story of being asked; grooming in a letter read whole as a general question).
 A sentence's reading is offered only when the model is confident of it (``SENTENCE_CONFIDENCE``) and it is a specific
 concern: "Hi Sam", "please reply" or "I don't know what to do" never outvote the story. The model's crisis guess
 on one sentence alone (no safety rule fired) needs more confidence still (``SENTENCE_CRISIS_CONFIDENCE``), as a
@@ -67,10 +66,7 @@ ALSO_CONFIDENCE = 0.7
 # A sentence read at this confidence as a concern more serious than the pooled answer (a threat, a picture spread,
 # or any specific concern against a general answer) is answered first, the pooled one offered (``serious_sentence``).
 # None: off. Measured on the real and written sets (benchmarks/README.md): 0.5 let misread sentences take over.
-SERIOUS_SENTENCE_CONFIDENCE: Optional[float] = 0.7
-# A general answer (privacy, talking to someone, block or report) needs a sentence read as it: a long story about
-# school and parents is read whole as a privacy question by its many words alone (``_unborne_general``).
-GENERAL_NEEDS_A_SENTENCE = True
+SERIOUS_SENTENCE_CONFIDENCE: Optional[float] = 0.8
 
 # Concerns in order of seriousness, most serious first. An intent ranks as its concern (bot/concerns.py: the
 # follow-up questions ask_* as the concern they come from); abuse_disclosure, friend_abused and friend_at_risk
@@ -233,8 +229,7 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
     1. A crisis the safety net found in the whole message (so in any of its sentences), or in a sentence read by
        itself, is the answer, always.
     2. Otherwise the concern with the most pooled probability (``pooled``), answered with its most probable
-       intent; below FALLBACK_CONFIDENCE the whole message's own reading stands (the menu, when unsure). A general
-       concern no sentence is read as gives way to the next (``_unborne_general``).
+       intent; below FALLBACK_CONFIDENCE the whole message's own reading stands (the menu, when unsure).
     3. A sentence confidently read as a more serious concern than that is answered instead (``serious_sentence``).
     4. ``also``: the most serious other concern read with confidence, by SERIOUSNESS.
     """
@@ -248,9 +243,6 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
     if not by_concern or max(by_concern.values()) < FALLBACK_CONFIDENCE:
         return Choice(-1, whole.intent, None)
     concern = max(by_concern, key=lambda c: (by_concern[c], -seriousness(c)))
-    if GENERAL_NEEDS_A_SENTENCE and _unborne_general(concern, sentences) and len(by_concern) > 1:
-        del by_concern[concern]
-        concern = max(by_concern, key=lambda c: (by_concern[c], -seriousness(c)))
     serious = serious_sentence(concern, sentences)
     if serious is not None:
         reading = sentences[serious]
@@ -263,14 +255,6 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
         index = max(tops)[1] if tops else -2  # -2: no single reading had it first; the pooled one is answered
     chosen = Reading(intent, round(by_concern[concern], 4))
     return Choice(index, intent, _also(chosen, whole, sentences), round(by_concern[concern], 4))
-
-
-def _unborne_general(concern: str, sentences: Sequence[Reading]) -> bool:
-    """Whether ``concern`` is general (privacy, talking to someone, block or report) and no sentence is read as it
-    with SENTENCE_CONFIDENCE: then it came from the whole message's many words, not from anything asked."""
-    if seriousness(concern) != GENERAL_RANK:
-        return False
-    return not any(concern_of(r.intent) == concern and r.confidence >= SENTENCE_CONFIDENCE for r in sentences)
 
 
 def serious_sentence(concern: str, sentences: Sequence[Reading]) -> Optional[int]:

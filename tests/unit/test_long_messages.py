@@ -96,7 +96,7 @@ def R(intent, confidence, safety=False):
 
 
 def test_the_pooled_reading_answers_and_a_more_serious_sentence_under_the_bar_is_offered(monkeypatch):
-    monkeypatch.setattr(lm, "SERIOUS_SENTENCE_CONFIDENCE", 0.9)
+    monkeypatch.setattr(lm, "SERIOUS_SENTENCE_CONFIDENCE", 0.9)  # above ALSO_CONFIDENCE, so there is room between
     whole = R("sent_nude_worried", 0.9)
     sentences = [R("sent_nude_worried", 0.8), R("sextortion", 0.85), R("help", 0.9)]
     assert combine(whole, sentences) == lm.Choice(-1, "sent_nude_worried", also="sextortion")
@@ -111,16 +111,16 @@ def test_a_confident_sentence_more_serious_than_the_pooled_reading_is_answered_a
 
 def test_the_most_serious_confident_sentence_wins_and_a_picture_spread_outranks_the_rest():
     whole = R("received_nude", 0.99)
-    sentences = [R("image_shared", 0.75), R("sent_nude_worried", 0.9)]
+    sentences = [R("image_shared", 0.85), R("sent_nude_worried", 0.9)]
     assert combine(whole, sentences).intent == "image_shared"
-    both = [R("image_shared", 0.99), R("sextortion", 0.75)]
+    both = [R("image_shared", 0.99), R("sextortion", 0.85)]
     assert combine(whole, both).intent == "sextortion"
 
 
 def test_a_specific_sentence_outranks_a_general_reading_but_a_general_sentence_never_does():
     # "I can't tell my parents" read whole as a privacy question; one sentence is the grooming.
     whole = R("privacy_question", 1.0)
-    sentences = [R("privacy_question", 0.6), R("unknown_contact", 0.78), R("thanks", 0.95)]
+    sentences = [R("privacy_question", 0.6), R("unknown_contact", 0.85), R("thanks", 0.95)]
     assert combine(whole, sentences) == lm.Choice(1, "unknown_contact")  # a general concern is never offered
     # ... but a confident privacy sentence does not take a story the whole reads as out of scope.
     assert combine(R("out_of_scope", 1.0), [R("privacy_question", 0.99), R("out_of_scope", 0.9)]).intent == (
@@ -285,26 +285,3 @@ def test_a_crisis_the_model_guessed_for_one_sentence_does_not_count_against_the_
     # ... but a specific concern in the sentences still does
     concern = [R("self_harm", 0.99), R("asked_for_nudes", 0.9), R("asked_for_nudes", 0.9)]
     assert combine(vetoed, concern).intent == "asked_for_nudes"
-
-
-def test_a_general_reading_no_sentence_bears_out_gives_way_to_the_next_concern():
-    # A long story about school and parents, read whole as a privacy question by its many words alone.
-    whole = Reading("privacy_question", 0.97, ranking=(("privacy_question", 0.97), ("talk_to_someone", 0.02)))
-    sentences = [R("out_of_scope", 0.74), R("friend_worried", 0.57), R("ask_trusted_adult_who", 0.61)]
-    assert lm.concern_of(combine(whole, sentences).intent) != "privacy_question"
-
-
-def test_a_general_reading_a_sentence_bears_out_stands():
-    whole = Reading("privacy_question", 0.9, ranking=(("privacy_question", 0.9), ("out_of_scope", 0.1)))
-    sentences = [R("out_of_scope", 0.8), R("ask_childline_tell_parents", 0.8), R("thanks", 0.9)]
-    assert combine(whole, sentences).intent == "privacy_question"
-
-
-def test_only_general_readings_need_a_sentence(monkeypatch):
-    whole = Reading("asked_for_nudes", 0.9, ranking=(("asked_for_nudes", 0.9), ("out_of_scope", 0.1)))
-    assert combine(whole, [R("out_of_scope", 0.8), R("out_of_scope", 0.8)]).intent == "asked_for_nudes"
-    general = Reading("talk_to_someone", 0.9, ranking=(("talk_to_someone", 0.9), ("out_of_scope", 0.1)))
-    sentences = [R("out_of_scope", 0.8), R("out_of_scope", 0.8)]
-    assert combine(general, sentences).intent == "out_of_scope"
-    monkeypatch.setattr(lm, "GENERAL_NEEDS_A_SENTENCE", False)
-    assert combine(general, sentences).intent == "talk_to_someone"
