@@ -1,0 +1,104 @@
+"""The safety net's token patterns, grouped by anchor word and run only near it: ``AnchoredMatchers``.
+
+spaCy's Matcher tries each of its patterns at every token of a message, so its cost grows with patterns times
+tokens. Two things cut that down, and neither changes a match:
+
+- A group of patterns runs only when its anchor (a word each of them cannot match without,
+  ``patterns.pattern_anchor``) is in the message.
+- Every pattern has a longest match (no ``*`` or ``+``), so a match holding the anchor token at position ``p`` lies
+  within ``[p - longest + 1, p + longest)``; the group runs on those windows only, not on the whole message. A
+  100-word message has about 30 groups whose anchor occurs, and their windows are a few tokens each: this was half
+  of a long message's time. A match in a window is a match in the message (the patterns test one token at a time,
+  on its own attributes), and every match is in some window, so the matches are the same; tests/test_safety.py
+  checks them against one Matcher holding every pattern.
+
+The windows are a speed-up (bot/rasa_ext/speedups/README.md): with ``SIGNPOST_SPEEDUPS=0`` every group whose anchor
+occurs runs on the whole message, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
+
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from bot.safety.patterns import pattern_anchor
+from bot.settings import speedups
+
+Match = Tuple[int, int, int]  # (match id, start, end) as spaCy's Matcher gives them, offsets in the message
+_REPEAT = re.compile(r"^\{(\d*),?(\d*)\}$")  # "{2}", "{0,3}", "{1,}"
+
+
+def longest(pattern: Sequence[Dict[str, Any]]) -> Optional[int]:
+    """How many tokens a match of ``pattern`` can have at most, or None when there is no bound ("*", "+", "{1,}")."""
+    total = 0
+    for token in pattern:
+        op = token.get("OP")
+        if op in (None, "?", "!", "1"):  # "!" matches one token that is not the word
+            total += 1
+            continue
+        found = _REPEAT.match(op) if isinstance(op, str) else None
+        if not found:
+            return None  # "*", "+" or anything unknown: no window
+        most = found.group(2) if "," in op else found.group(1)
+        if not most:
+            return None  # "{1,}": no upper bound
+        total += int(most)
+    return total
+
+
+def windows(positions: Sequence[int], reach: int, length: int) -> List[Tuple[int, int]]:
+    """The token ranges within ``reach`` of each anchor position, overlapping ranges joined, in order."""
+    spans: List[Tuple[int, int]] = []
+    for position in sorted(positions):
+        start, end = max(0, position - reach + 1), min(length, position + reach)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+class AnchoredMatchers:
+    """Token patterns in groups by anchor word; ``matches(doc, words)`` runs the groups the message can match."""
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+        self.matchers: Dict[Optional[FrozenSet[str]], Matcher] = {}
+        # The longest match of any pattern in a group, or None (no bound, or no anchor: the whole message).
+        self.reach: Dict[Optional[FrozenSet[str]], Optional[int]] = {}
+        self.windowed = speedups()
+
+    def add(self, key: str, pattern: List[Dict[str, Any]]) -> None:
+        anchor = pattern_anchor(pattern)
+        if anchor not in self.matchers:
+            self.matchers[anchor] = Matcher(self.vocab, validate=True)
+            self.reach[anchor] = 0
+        self.matchers[anchor].add(key, [pattern])
+        most = longest(pattern)
+        known = self.reach[anchor]
+        self.reach[anchor] = None if anchor is None or most is None or known is None else max(known, most)
+
+    def matches(self, doc: Doc, lowers: Sequence[str]) -> List[Match]:
+        """Every match of every pattern in ``doc``, whose tokens' lower-case forms are ``lowers``."""
+        where: Dict[str, List[int]] = {}
+        for i, word in enumerate(lowers):
+            where.setdefault(word, []).append(i)
+        words = where.keys()
+        found: List[Match] = []
+        for anchor, matcher in self.matchers.items():
+            if anchor is not None and anchor.isdisjoint(words):
+                continue  # no match can lack its anchor
+            reach = self.reach[anchor]
+            if not self.windowed or reach is None:
+                found.extend(matcher(doc))
+                continue
+            positions = [i for word in anchor.intersection(words) for i in where[word]]
+            for start, end in windows(positions, reach, len(lowers)):
+                if start == 0 and end == len(lowers):
+                    found.extend(matcher(doc))
+                else:  # a span's matches are counted from its start
+                    found.extend((key, start + a, start + b) for key, a, b in matcher(doc[start:end]))
+        return found
