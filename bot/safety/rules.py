@@ -16,9 +16,9 @@ from spacy.matcher import PhraseMatcher
 from bot.safety import patterns as P
 from bot.safety.anchored import AnchoredMatchers
 from bot.safety.languages import checkout_words, is_unreadable
-from bot.safety.nlp import _blank_nlp, _known
+from bot.safety.nlp import _blank_nlp, _known, keep_words
 from bot.safety.normalise import _rewrite, normalise
-from bot.settings import SAFETY_PATTERN_FILES, SAFETY_PATTERNS
+from bot.settings import SAFETY_PATTERN_FILES, SAFETY_PATTERNS, speedups
 
 NEGATIONS = frozenset({"not", "never", "no", "nt", "n't", "nor"})
 # Words that may stand between a negation and the phrase it negates: "i'm NOT (really) in danger", "i do NOT
@@ -181,6 +181,8 @@ class SafetyRules:
         # Words of the training data count as English for the unreadable check (bot.safety.languages): the model's, or
         # the checkout's when the rules are built without a model.
         self.words = checkout_words() if words is None else words
+        if speedups():
+            keep_words(self.words | self.nlp.Defaults.stop_words)
         self.phrase_matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.labels: Dict[str, str] = {}
         # A Matcher tries every pattern at every token, which cost a fifth of a whole turn: the patterns run in
