@@ -65,6 +65,9 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         if not speedups():
             return super()._create_X(messages)
+        stacked = _stacked(messages)
+        if stacked is not None:
+            return stacked
         rows = []
         for message in messages:
             parts = [
@@ -88,3 +91,36 @@ def _side_by_side(parts: List[spmatrix]) -> csr_matrix:
     joined = csr_matrix((data, columns, [0, len(data)]), shape=(1, int(offsets[-1])))
     joined.sort_indices()  # as scipy's conversion leaves them: the same order of sums, the same numbers
     return joined
+
+
+def _stacked(messages: List[Message]) -> Optional[csr_matrix]:
+    """The batch's matrix in one go when every message has only sparse sentence features, or None.
+
+    The same numbers in the same places as joining each message's row (`_side_by_side`) and stacking the rows
+    (scipy's `vstack` concatenates CSR rows as they are): each message's parts side by side, left to right, their
+    columns sorted. It skips a CSR matrix per message and Rasa's search for dense features per message (a tenth
+    of a long message's time). A message with a dense feature, or none at all, goes the way above.
+    """
+    data: List[np.ndarray] = []
+    columns: List[np.ndarray] = []
+    indptr, width = [0], None
+    for message in messages:
+        row_data, row_columns, offset = [], [], 0
+        for f in message.features:
+            if f.attribute != TEXT or f.type != FEATURE_TYPE_SENTENCE:
+                continue
+            if not f.is_sparse():
+                return None
+            part = f.features.tocoo()
+            row_data.append(part.data)
+            row_columns.append(part.col.astype(np.int64) + offset)
+            offset += part.shape[1]
+        if not row_data or width not in (None, offset):
+            return None
+        width = offset
+        row_columns_joined = np.concatenate(row_columns)
+        order = np.argsort(row_columns_joined, kind="stable")  # as `sort_indices` leaves a row (no repeats)
+        data.append(np.concatenate(row_data)[order])
+        columns.append(row_columns_joined[order])
+        indptr.append(indptr[-1] + len(order))
+    return csr_matrix((np.concatenate(data), np.concatenate(columns), indptr), shape=(len(messages), width))
