@@ -50,9 +50,9 @@ def longest(pattern: Sequence[Dict[str, Any]]) -> Optional[int]:
 
 
 def windows(positions: Sequence[int], reach: int, length: int) -> List[Tuple[int, int]]:
-    """The token ranges within ``reach`` of each anchor position, overlapping ranges joined, in order."""
+    """The token ranges within ``reach`` of each anchor position (in increasing order), overlapping ranges joined."""
     spans: List[Tuple[int, int]] = []
-    for position in sorted(positions):
+    for position in positions:  # in increasing order
         start, end = max(0, position - reach + 1), min(length, position + reach)
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], end))
@@ -62,13 +62,16 @@ def windows(positions: Sequence[int], reach: int, length: int) -> List[Tuple[int
 
 
 class AnchoredMatchers:
-    """Token patterns in groups by anchor word; ``matches(doc, words)`` runs the groups the message can match."""
+    """Token patterns in groups by anchor word; ``matches(doc, lowers)`` runs the groups the message can match."""
 
     def __init__(self, vocab: Any) -> None:
         self.vocab = vocab
         self.matchers: Dict[Optional[FrozenSet[str]], Matcher] = {}
         # The longest match of any pattern in a group, or None (no bound, or no anchor: the whole message).
         self.reach: Dict[Optional[FrozenSet[str]], Optional[int]] = {}
+        # Each anchor word's groups: a message's words find their groups, rather than every group (245) being
+        # asked whether its anchor is in the message.
+        self.groups: Dict[str, List[FrozenSet[str]]] = {}
         self.windowed = speedups()
 
     def add(self, key: str, pattern: List[Dict[str, Any]]) -> None:
@@ -76,6 +79,8 @@ class AnchoredMatchers:
         if anchor not in self.matchers:
             self.matchers[anchor] = Matcher(self.vocab, validate=True)
             self.reach[anchor] = 0
+            for word in anchor or ():
+                self.groups.setdefault(word, []).append(anchor)
         self.matchers[anchor].add(key, [pattern])
         most = longest(pattern)
         known = self.reach[anchor]
@@ -83,19 +88,16 @@ class AnchoredMatchers:
 
     def matches(self, doc: Doc, lowers: Sequence[str]) -> List[Match]:
         """Every match of every pattern in ``doc``, whose tokens' lower-case forms are ``lowers``."""
-        where: Dict[str, List[int]] = {}
+        spots: Dict[Optional[FrozenSet[str]], List[int]] = {None: []} if None in self.matchers else {}
         for i, word in enumerate(lowers):
-            where.setdefault(word, []).append(i)
-        words = where.keys()
+            for anchor in self.groups.get(word, ()):
+                spots.setdefault(anchor, []).append(i)  # no match can lack its anchor: other groups never run
         found: List[Match] = []
-        for anchor, matcher in self.matchers.items():
-            if anchor is not None and anchor.isdisjoint(words):
-                continue  # no match can lack its anchor
-            reach = self.reach[anchor]
+        for anchor, positions in spots.items():
+            matcher, reach = self.matchers[anchor], self.reach[anchor]
             if not self.windowed or reach is None:
                 found.extend(matcher(doc))
                 continue
-            positions = [i for word in anchor.intersection(words) for i in where[word]]
             for start, end in windows(positions, reach, len(lowers)):
                 if start == 0 and end == len(lowers):
                     found.extend(matcher(doc))
