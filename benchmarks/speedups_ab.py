@@ -58,7 +58,10 @@ class Paths:
             nlp.initialize()
             return nlp
 
-        old_rules = _module_at(base, "bot/safety/rules.py", "ab_old_rules", {})
+        old_languages = _module_at(base, "bot/safety/languages.py", "ab_old_languages", {})
+        old_rules = _module_at(
+            base, "bot/safety/rules.py", "ab_old_rules", {"is_unreadable": old_languages.is_unreadable}
+        )
         own_nlp = fresh_nlp()
         old_rules._blank_nlp = lambda: own_nlp
         rows = [row for path in _pattern_files() for row in _load(path)]
