@@ -91,8 +91,16 @@ class Paths:
 
     def use(self, old: bool) -> None:
         self.safety.rules = self.rules[old]
+        from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+
         for node, ways in self.featurizers:
             node._fn, node._component._signpost_word_columns = ways[old]
+            if old:  # the base's featurizer class had Rasa's own token processing
+                node._component._process_tokens = types.MethodType(
+                    CountVectorsFeaturizer._process_tokens, node._component
+                )
+            else:
+                vars(node._component).pop("_process_tokens", None)
         self.classifier_component._create_X = types.MethodType(self.classifier[old], self.classifier_component)
         self.engine._parse = types.MethodType(self.parse[old], self.engine)
         self.engine._model_readings = types.MethodType(self.readings[old], self.engine)
