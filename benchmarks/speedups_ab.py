@@ -144,6 +144,28 @@ def same(a: Any, b: Any) -> bool:
     )
 
 
+class NodeTimes:
+    """The thread's CPU time in each graph node, per code path (`--profile`): where a message's time goes."""
+
+    def __init__(self, engine: Any) -> None:
+        self.path = False
+        self.times: Dict[bool, Dict[str, float]] = {True: {}, False: {}}
+        nodes = engine.agent.processor.graph_runner._nodes
+        for name, node in list(nodes.items()):
+            nodes[name] = self._timed(name, node)
+
+    def _timed(self, name: str, node: Any) -> Any:
+        def call(*args: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return node(*args)
+            finally:
+                spent = self.times[self.path]
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - start
+
+        return call
+
+
 @contextmanager
 def _no_gc():
     import gc
@@ -155,7 +177,7 @@ def _no_gc():
         gc.enable()
 
 
-def measure(paths: Paths, texts: List[str], rounds: int) -> Dict[bool, Dict[str, List[float]]]:
+def measure(paths: Paths, texts: List[str], rounds: int, nodes: Any = None) -> Dict[bool, Dict[str, List[float]]]:
     """Each text through both paths in turn (which goes first alternates), `rounds` times; answers compared."""
     loop = asyncio.new_event_loop()
     times = {old: {"wall": [], "cpu": []} for old in (True, False)}
@@ -165,6 +187,8 @@ def measure(paths: Paths, texts: List[str], rounds: int) -> Dict[bool, Dict[str,
             answers = {}
             for old in (True, False) if (round_ + i) % 2 else (False, True):
                 paths.use(old)
+                if nodes:
+                    nodes.path = old
                 with _no_gc():
                     wall, cpu = time.perf_counter(), time.thread_time()
                     parse = loop.run_until_complete(paths.engine._parse(text))
@@ -183,6 +207,7 @@ def main() -> None:
     parser.add_argument("--base", default=BASE, help="the commit whose code is 'before' (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=100, help="rounds over the 100-word messages")
     parser.add_argument("--short-rounds", type=int, default=10, help="rounds over the ordinary messages")
+    parser.add_argument("--profile", action="store_true", help="also each graph node's CPU time per message")
     args = parser.parse_args()
     from bot.engine import Engine
     from bot.privacy import configure_logging
@@ -190,13 +215,16 @@ def main() -> None:
     configure_logging()
     engine = Engine.load()
     paths = Paths(engine, args.base)
+    nodes = NodeTimes(engine) if args.profile else None
     print(f"load average at the start: {os.getloadavg()}")
     for name, texts, rounds in (
         ("100-word messages", list(LONG_MESSAGES), args.rounds),
         ("ordinary messages", all_texts(), args.short_rounds),
     ):
         print(f"{name} ({len(texts)} texts x {rounds} rounds):")
-        times = measure(paths, texts, rounds)
+        if nodes:
+            nodes.times = {True: {}, False: {}}
+        times = measure(paths, texts, rounds, nodes)
         for old in (True, False):
             label = f"base {args.base}" if old else "this checkout"
             parts = [
@@ -204,6 +232,15 @@ def main() -> None:
                 for kind, v in times[old].items()
             ]
             print(f"  {label:22s} " + ", ".join(parts))
+            if nodes:
+                calls = len(times[old]["cpu"])
+                spent = sorted(nodes.times[old].items(), key=lambda item: -item[1])
+                inside = sum(seconds for _, seconds in spent)
+                print(
+                    "    CPU ms per message: "
+                    + ", ".join(f"{n.split('.')[-1].replace('run_', '')} {1000 * t / calls:.2f}" for n, t in spent[:6])
+                )
+                print(f"    outside the graph's nodes: {1000 * (sum(times[old]['cpu']) - inside) / calls:.2f}")
     print(f"load average at the end: {os.getloadavg()}")
 
 
