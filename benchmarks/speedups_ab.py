@@ -82,14 +82,19 @@ class Paths:
             False: SentenceLogisticRegression._create_X,
             True: old_classifier.SentenceLogisticRegression._create_X,
         }
-        self.classifier_component = next(
-            node._component for node in nodes.values() if isinstance(node._component, SentenceLogisticRegression)
+        self.classifier_node = next(
+            node for node in nodes.values() if isinstance(node._component, SentenceLogisticRegression)
         )
+        self.classifier_component = self.classifier_node._component
         old_engine = _module_at(base, "bot/engine/engine.py", "ab_old_engine", {})
         self.parse = {False: type(engine)._parse, True: old_engine.Engine._parse}
         self.readings = {False: type(engine)._model_readings, True: old_engine.Engine._model_readings}
 
     def use(self, old: bool) -> None:
+        from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+        from bot.rasa_ext.classifier import SentenceLogisticRegression
+
         self.safety.rules = self.rules[old]
         from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 
@@ -102,6 +107,8 @@ class Paths:
             else:
                 vars(node._component).pop("_process_tokens", None)
         self.classifier_component._create_X = types.MethodType(self.classifier[old], self.classifier_component)
+        # The graph node calls its class's function: the base's class had Rasa's own `process`.
+        self.classifier_node._fn = LogisticRegressionClassifier.process if old else SentenceLogisticRegression.process
         self.engine._parse = types.MethodType(self.parse[old], self.engine)
         self.engine._model_readings = types.MethodType(self.readings[old], self.engine)
 

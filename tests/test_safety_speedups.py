@@ -11,7 +11,7 @@ import spacy
 import yaml
 
 from bot.safety import SafetyRules, load_patterns, normalise
-from bot.safety.anchored import longest, windows
+from bot.safety.anchored import around, longest, windows
 from bot.safety.languages import _WORD, MAX_ENGLISH_SHARE, is_unreadable
 from bot.safety.nlp import _known
 from bot.settings import NLU_DIR, SAFETY_PATTERN_FILES, speedups
@@ -58,7 +58,7 @@ def test_windows_find_every_match_the_whole_message_gives(texts):
 def test_a_window_too_short_would_lose_matches(texts, monkeypatch):
     """The check above can fail: with each window a token short, matches go missing."""
     rules = SafetyRules.from_paths()
-    rules.matchers.reach = {a: (r - 1 if r else r) for a, r in rules.matchers.reach.items()}
+    rules.matchers.reach = {a: (max(r[0] - 1, 0), max(r[1] - 1, 0)) for a, r in rules.matchers.reach.items()}
     assert any(rules.hits(text) != SafetyRules.from_paths().hits(text) for text in texts[:3000])
 
 
@@ -83,9 +83,23 @@ def test_every_safety_pattern_has_a_longest_match():
     assert rows and all(longest(row.pattern) for row in rows)
 
 
+@pytest.mark.parametrize(
+    "pattern, sides",
+    [
+        ([{"LOWER": "in"}, {"LOWER": "any", "OP": "{0,2}"}, {"LOWER": "danger"}], (3, 0)),
+        ([{"LOWER": "i"}, {"LOWER": "danger", "OP": "{1,3}"}, {"LOWER": "now", "OP": "?"}], (3, 3)),
+        ([{"LOWER": "danger"}, {"LOWER": "x"}, {"LOWER": "danger"}], (2, 2)),  # either may be the anchor
+        ([{"LOWER": "danger", "OP": "?"}, {"LOWER": "now"}], None),  # an optional word is never the anchor
+        ([{"LOWER": "danger"}, {"OP": "*"}], None),
+    ],
+)
+def test_how_far_a_match_reaches_around_its_anchor(pattern, sides):
+    assert around(pattern, frozenset({"danger"})) == sides
+
+
 def test_windows_join_and_stay_inside_the_message():
-    assert windows([0, 3, 20], 3, 22) == [(0, 6), (18, 22)]
-    assert windows([5], 10, 8) == [(0, 8)]
+    assert windows([0, 3, 20], (2, 3), 22) == [(0, 7), (18, 22)]
+    assert windows([5], (10, 10), 8) == [(0, 8)]
 
 
 @needs_speedups

@@ -49,11 +49,38 @@ def longest(pattern: Sequence[Dict[str, Any]]) -> Optional[int]:
     return total
 
 
-def windows(positions: Sequence[int], reach: int, length: int) -> List[Tuple[int, int]]:
-    """The token ranges within ``reach`` of each anchor position (in increasing order), overlapping ranges joined."""
+def around(pattern: Sequence[Dict[str, Any]], anchor: FrozenSet[str]) -> Optional[Tuple[int, int]]:
+    """How many tokens a match can have before and after the token of it that matched an anchor word, or None.
+
+    The anchor token may repeat ("{1,3}"), so the anchor word found can be any of its repeats: each side counts the
+    other repeats too. Every token that could be the anchor (a must-match token on exactly those words) is tried.
+    """
+    sizes = [longest([token]) for token in pattern]
+    if any(size is None for size in sizes):
+        return None
+    best: Optional[Tuple[int, int]] = None
+    for k, token in enumerate(pattern):
+        value, op = token.get("LOWER"), token.get("OP") or ""
+        if isinstance(value, dict) and set(value) == {"IN"}:
+            words = frozenset(value["IN"])
+        elif isinstance(value, str):
+            words = frozenset({value})
+        else:
+            continue
+        if words != anchor or set(token) - {"LOWER", "OP"} or op in ("?", "!", "*") or op.startswith("{0"):
+            continue  # not this group's anchor word, or it may be absent from a match
+        before, after = sum(sizes[:k]) + sizes[k] - 1, sum(sizes[k + 1 :]) + sizes[k] - 1
+        best = (before, after) if best is None else (max(best[0], before), max(best[1], after))
+    return best
+
+
+def windows(positions: Sequence[int], reach: Tuple[int, int], length: int) -> List[Tuple[int, int]]:
+    """The token ranges that reach (before, after) each anchor position (in increasing order) can hold, overlapping
+    ranges joined."""
     spans: List[Tuple[int, int]] = []
+    before, after = reach
     for position in positions:  # in increasing order
-        start, end = max(0, position - reach + 1), min(length, position + reach)
+        start, end = max(0, position - before), min(length, position + after + 1)
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], end))
         else:
@@ -67,8 +94,9 @@ class AnchoredMatchers:
     def __init__(self, vocab: Any) -> None:
         self.vocab = vocab
         self.matchers: Dict[Optional[FrozenSet[str]], Matcher] = {}
-        # The longest match of any pattern in a group, or None (no bound, or no anchor: the whole message).
-        self.reach: Dict[Optional[FrozenSet[str]], Optional[int]] = {}
+        # How far a group's matches reach before and after their anchor word, or None (no bound, or no anchor:
+        # the whole message).
+        self.reach: Dict[Optional[FrozenSet[str]], Optional[Tuple[int, int]]] = {}
         # Each anchor word's groups: a message's words find their groups, rather than every group (245) being
         # asked whether its anchor is in the message.
         self.groups: Dict[str, List[FrozenSet[str]]] = {}
@@ -78,13 +106,15 @@ class AnchoredMatchers:
         anchor = pattern_anchor(pattern)
         if anchor not in self.matchers:
             self.matchers[anchor] = Matcher(self.vocab, validate=True)
-            self.reach[anchor] = 0
+            self.reach[anchor] = (0, 0)
             for word in anchor or ():
                 self.groups.setdefault(word, []).append(anchor)
         self.matchers[anchor].add(key, [pattern])
-        most = longest(pattern)
+        sides = around(pattern, anchor) if anchor is not None else None
         known = self.reach[anchor]
-        self.reach[anchor] = None if anchor is None or most is None or known is None else max(known, most)
+        self.reach[anchor] = (
+            None if sides is None or known is None else (max(known[0], sides[0]), max(known[1], sides[1]))
+        )
 
     def matches(self, doc: Doc, lowers: Sequence[str]) -> List[Match]:
         """Every match of every pattern in ``doc``, whose tokens' lower-case forms are ``lowers``."""
