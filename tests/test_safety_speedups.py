@@ -55,6 +55,7 @@ def test_windows_find_every_match_the_whole_message_gives(texts):
     assert long_ones > 300
 
 
+@needs_speedups
 def test_a_window_too_short_would_lose_matches(texts, monkeypatch):
     """The check above can fail: with each window a token short, matches go missing."""
     rules = SafetyRules.from_paths()
