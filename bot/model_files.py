@@ -13,7 +13,12 @@ from bot.settings import CHANNEL_TEXTS_FILE, CONFIG, MODELS_DIR, NLU_DIR, RESPON
 
 # The project's Rasa components that learn from the training data (config.yml names them), and the safety rules the
 # safety net's stored words are for (a folder stands for every .py file in it).
-TRAINED_COMPONENTS = ("bot/rasa_ext/classifier.py", "bot/rasa_ext/safety_net.py", "bot/safety")
+TRAINED_COMPONENTS = (
+    "bot/rasa_ext/classifier.py",
+    "bot/rasa_ext/speedups/featurizer.py",  # it featurizes the training data too
+    "bot/rasa_ext/safety_net.py",
+    "bot/safety",
+)
 MODEL_PREFIX = "signpost-"
 
 

@@ -1,4 +1,5 @@
-"""The held-out conversations (tests/data/conversations.yml): whole conversations through the engine, turn by turn.
+"""Conversations through the engine, turn by turn: tests/data/conversations.yml (written 1 December as held out,
+used as a development set from 2 December) and tests/data/conversations_fresh.yml (held out, written 2 December).
 
 Each turn lists facts the answer must hold (``must_say``; an entry that is a list passes on any one of its
 strings) and words it must not hold (``must_not_say``), compared case-insensitively with curly apostrophes made
@@ -8,18 +9,21 @@ who never saw the training data or the bot's answers; see tests/data/README.md.
 
 import uuid
 
+import pytest
 import yaml
 
 from bot.settings import HELDOUT_FILE
 
-CONVERSATIONS = HELDOUT_FILE.parent / "conversations.yml"
-# Issue 13's target is 0.95 of turns. First run 0.417 (before the conversation work), 0.809 after it (untuned),
-# 0.821 after one general fix; this guards that level until the target is reached.
-PASS_RATE = 0.80
+DEV = HELDOUT_FILE.parent / "conversations.yml"
+FRESH = HELDOUT_FILE.parent / "conversations_fresh.yml"
+# Issue 13's target is 0.95 of turns; each set's guard is the level it has reached, less a small margin.
+# conversations.yml: first run 0.417, 0.843 on 2 December before it became a development set.
+# conversations_fresh.yml: first run (untuned, 2 December, before this session's changes) 165 of 223 (0.740).
+PASS_RATE = {DEV: 0.80, FRESH: 0.70}
 
 
-def load_conversations():
-    return yaml.safe_load(CONVERSATIONS.read_text(encoding="utf-8"))["conversations"]
+def load_conversations(path=DEV):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]
 
 
 def _plain(text: str) -> str:
@@ -58,18 +62,20 @@ def test_the_checks_pass_and_fail_as_the_set_describes():
     assert turn_problems(turn, "Sorry, I can\u2019t help. Don't pay. 0800 1111") == ['holds "Sorry, I can\'t help"']
 
 
-def test_the_set_is_large_enough():
-    conversations = load_conversations()
+@pytest.mark.parametrize("path", [DEV, FRESH], ids=["dev", "fresh"])
+def test_the_set_is_large_enough(path):
+    conversations = load_conversations(path)
     assert len(conversations) >= 40
     assert all(3 <= len(c["turns"]) <= 6 for c in conversations)
     assert all("Sorry, I can't help" in t["must_not_say"] for c in conversations for t in c["turns"])
 
 
-async def test_held_out_turns_pass_at_least_the_guarded_rate(engine):
-    played = [(c["name"], await play(engine, c)) for c in load_conversations()]
+@pytest.mark.parametrize("path", [DEV, FRESH], ids=["dev", "fresh"])
+async def test_conversation_turns_pass_at_least_the_guarded_rate(engine, path):
+    played = [(c["name"], await play(engine, c)) for c in load_conversations(path)]
     turns = [(name, user, answer, problems) for name, results in played for user, answer, problems in results]
     failed = [t for t in turns if t[3]]
     rate = 1 - len(failed) / len(turns)
     report = "\n".join(f"[{name}] {user!r}: {'; '.join(problems)}" for name, user, _, problems in failed)
-    print(f"\nheld-out conversation turns passed: {len(turns) - len(failed)} of {len(turns)} ({rate:.3f})\n{report}")
-    assert rate >= PASS_RATE, report
+    print(f"\n{path.name} turns passed: {len(turns) - len(failed)} of {len(turns)} ({rate:.3f})\n{report}")
+    assert rate >= PASS_RATE[path], report

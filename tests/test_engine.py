@@ -145,7 +145,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
-    from bot.rasa_ext.classifier import SentenceLogisticRegression, _stacked
+    from bot.rasa_ext.classifier import SentenceLogisticRegression, _each_part_to_length_one, _stacked
 
     runner = engine.agent.processor.graph_runner
     name, node = next(
@@ -157,9 +157,14 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
         messages += runner.run(inputs={"__message__": [UserMessage(row["text"])]}, targets=[featurized])[featurized]
     classifier = node._component
     assert _stacked(messages) is not None  # the batch's matrix made in one go
-    ours = classifier._create_X(messages)
+    ours = classifier._features(messages)
     rasas = LogisticRegressionClassifier._create_X(classifier, messages)
     assert ours.shape == rasas.shape == (100, rasas.shape[1]) and (ours.tocsr() != rasas.tocsr()).nnz == 0
+    # What the classifier reads is Rasa's matrix scaled (config.yml), the same either way.
+    widths = [f.features.shape[1] for f in messages[0].features if f.type == "sentence" and f.is_sparse()]
+    assert len(widths) == 2 and sum(widths) == rasas.shape[1]
+    ours, rasas = classifier._create_X(messages), _each_part_to_length_one(rasas, widths)
+    assert (ours != rasas).nnz == 0
     # The coefficients are stored column-major; Rasa's row-major copy gives bit-for-bit the same probabilities.
     as_rasa = copy.copy(classifier.clf)
     as_rasa.coef_ = np.ascontiguousarray(classifier.clf.coef_)
@@ -167,10 +172,8 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     assert (classifier.clf.predict_proba(ours) == as_rasa.predict_proba(rasas)).all()
     for message in messages[:20]:  # one message at a time, as in a conversation
         one = classifier._create_X([message])
-        assert (
-            classifier.clf.predict_proba(one)
-            == as_rasa.predict_proba(LogisticRegressionClassifier._create_X(classifier, [message]))
-        ).all()
+        rasas_one = _each_part_to_length_one(LogisticRegressionClassifier._create_X(classifier, [message]), widths)
+        assert (classifier.clf.predict_proba(one) == as_rasa.predict_proba(rasas_one)).all()
 
 
 @checks_a_speedup

@@ -255,11 +255,13 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 
 # Natural questions the model still misreads (issue 13 is open): each must fail until it is fixed, then this list
 # shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up; 2026-12-02, with more
-# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74. "Send one so he stops"
-# still reads as paying (0.56 against 0.42), and a secret kept "between me and him" as the stranger again.
+# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; with the scaled classifier
+# (config.yml) "send one so he stops" is read right, a secret kept "between me and him" is still read as the
+# stranger again, and "who are ceop and what do they even do" is now read as what happens at Childline (its "what
+# do they even do").
 MISREAD = {
     "ask_keep_secret-after-unknown_discord",
-    "ask_send_more-after-sextortion_money",
+    "ask_what_is_ceop-after-unknown_roblox",
 }
 
 

@@ -51,8 +51,7 @@ def evaluation_messages():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 yield path.name, json.loads(line)["text"]
-    conversations = HELDOUT_FILE.parent / "conversations.yml"
-    if conversations.exists():
+    for conversations in sorted(HELDOUT_FILE.parent.glob("conversations*.yml")):
         for conversation in yaml.safe_load(conversations.read_text(encoding="utf-8"))["conversations"]:
             for turn in conversation["turns"]:
                 yield conversations.name, turn["user"]

@@ -55,6 +55,9 @@ FIRST_PERSON = re.compile(r"\b(i|im|i'm|ive|i've|id|i'd|ill|i'll|me|my|mine|myse
 # question ("none of them", "idk which"), so it is not weighed as a follow-up question, and an answer the model
 # can't read is an app it doesn't know: the general steps (inform_platform without an app), never the menu again.
 ASKS_WHICH_APP = "utter_block_report_steps"
+# There, "none of them" read as a crisis detail ("all of them", "like 20") by the model alone (no safety rule fired,
+# no crisis on) is an answer about the app too.
+ANSWERS_WHICH_APP = frozenset({"nlu_fallback", "crisis_detail"})
 # A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
 FALLBACK_CONFIDENCE = 0.25
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
@@ -77,19 +80,22 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     FOLLOW_UP_PRIOR, and its best intent chosen; in a conversation about a friend, the friend's own troubles
     are the friend's concern.
 
-    A crisis is never read away: nothing changes when the safety net decided, when the model's reading is a crisis,
-    or while a crisis is on. Button presses keep their intent (their reading has no ranking to weigh).
+    A crisis is never read away: nothing changes when the safety net decided, when the model's reading is a crisis
+    (but for a crisis detail the model alone reads in an answer to "Which app is it on?"), or while a crisis is on.
+    Button presses keep their intent (their reading has no ranking to weigh).
     """
     if tracker is None or tracker.get_slot("under_way") is not True or tracker.get_slot("crisis") is True:
         return parse
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
-    if parse.get("safety") or concern_for(intent) in CRISIS or intent in KEPT:
+    if parse.get("safety"):
         return parse
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
-        if intent == "nlu_fallback":
+        if intent in ANSWERS_WHICH_APP:
             return {**parse, "intent": {"name": "inform_platform", "confidence": parse["intent"].get("confidence")}}
+        return parse
+    if concern_for(intent) in CRISIS or intent in KEPT:
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
         return {**parse, "intent": {"name": "friend_worried", "confidence": parse["intent"].get("confidence")}}

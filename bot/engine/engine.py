@@ -13,9 +13,6 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-# Rasa's classifier loader imports skops.io, which at import time looks up hundreds of types in every module loaded
-# so far: about 6 s once Rasa and TensorFlow are in, 1 s before. So it comes first (cold start 10.8 -> 6 to 8 s).
-import skops.io  # noqa: F401,I001
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER

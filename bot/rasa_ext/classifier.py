@@ -9,26 +9,34 @@
 - scikit-learn multiplies by `coef_.T`, and scipy copies that (21 x 15,000 numbers) into row order on every call.
   Stored column-major, `coef_.T` is already in row order: the same numbers into the same scipy kernel, no copy.
 Together they were about a fifth of a turn (benchmarks/README.md). The answers are bit for bit Rasa's
-(tests/test_engine.py), and training is Rasa's, unchanged. These overrides of Rasa's private `_create_features` and
+(tests/test_engine.py). In training, the featurizers count the training data in one batch, and the classifier is
+stored as plain arrays rather than Rasa's skops file (importing skops takes seconds): the same features and the
+same numbers (tests/test_training_speedups.py). These overrides of Rasa's private `_create_features` and
 `_create_X` are the components' own classes, so they stay here, beside the components; they are speed-ups
 (bot/rasa_ext/speedups/README.md), and with `SIGNPOST_SPEEDUPS=0` each does exactly what Rasa's own method does.
 """
 
 import re
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import ACTION_NAME, FEATURE_TYPE_SENTENCE, INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, spmatrix, vstack
 
 from bot.settings import speedups
 
+# The classifier's fitted numbers in the model (``SentenceLogisticRegression.persist``).
+ARRAYS = "classifier.npz"
 _DIGIT = re.compile(r"[0-9]")  # what Rasa's number pattern (\b[0-9]+\b) needs to find anything
 
 
@@ -42,6 +50,15 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
         if not speedups() or attribute in (INTENT, ACTION_NAME, INTENT_RESPONSE_KEY) or _DIGIT.search("".join(tokens)):
             return super()._process_tokens(tokens, attribute)
         return [token.lower() for token in tokens] if self.lowercase else list(tokens)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Rasa's, with the messages counted in one batch (bot/rasa_ext/speedups/featurizer.py): the same features."""
+        if not speedups():
+            return super().process_training_data(training_data)
+        from bot.rasa_ext.speedups.featurizer import process  # it imports this module
+
+        process(self, training_data.training_examples)
+        return training_data
 
     def _create_features(
         self, attribute: str, all_tokens: List[List[str]]
@@ -64,11 +81,59 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SentenceLogisticRegression(LogisticRegressionClassifier):
-    """LogisticRegressionClassifier with cheaper ways to the same feature matrix and the same products."""
+    """LogisticRegressionClassifier with cheaper ways to the same feature matrix and the same products.
+
+    Two options Rasa's does not have, both part of the model (the same with and without the speed-ups):
+    `normalize: each_featurizer` scales each message's counts from each featurizer to length 1, and `C` is
+    scikit-learn's inverse regularisation strength (why, and the measurements, are in config.yml).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "normalize": None, "C": 1.0}
+
+    def __init__(self, config: Dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.clf.set_params(C=self.config["C"])
+
+    def persist(self) -> None:
+        """The fitted numbers as plain arrays (``ARRAYS``) instead of Rasa's skops file: importing skops takes
+        seconds (it walks every loaded module to list trusted types), at training and again at every start."""
+        if not speedups():
+            return super().persist()
+        with self._model_storage.write_to(self._resource) as model_dir:
+            np.savez(
+                model_dir / ARRAYS,
+                coef=self.clf.coef_,
+                intercept=self.clf.intercept_,
+                classes=np.asarray(self.clf.classes_, dtype=str),
+                n_iter=self.clf.n_iter_,
+            )
 
     @classmethod
-    def load(cls, *args: Any, **kwargs: Any) -> "SentenceLogisticRegression":
-        component = super().load(*args, **kwargs)
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SentenceLogisticRegression":
+        component = None
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                if (model_dir / ARRAYS).exists():
+                    component = cls(config, execution_context.node_name, model_storage, resource)
+                    with np.load(model_dir / ARRAYS, allow_pickle=False) as arrays:  # numbers only, no code
+                        component.clf.coef_ = arrays["coef"]
+                        component.clf.intercept_ = arrays["intercept"]
+                        component.clf.classes_ = arrays["classes"]
+                        component.clf.n_iter_ = arrays["n_iter"]
+                    component.clf.n_features_in_ = component.clf.coef_.shape[1]
+        except ValueError:  # no such resource: Rasa's own load says so
+            pass
+        if component is None:  # a model saved by Rasa's persist (trained with SIGNPOST_SPEEDUPS=0)
+            component = super().load(config, model_storage, resource, execution_context, **kwargs)
         if speedups():
             component.clf.coef_ = np.asfortranarray(component.clf.coef_)
         return component
@@ -89,6 +154,19 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
         return messages
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
+        """The matrix the classifier reads, in training and in use: the features, scaled as configured."""
+        features = self._features(messages)
+        if self.config["normalize"] != "each_featurizer" or not messages:
+            return features
+        widths = [
+            f.features.shape[1]
+            for f in messages[0].features
+            if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+        ]
+        return _each_part_to_length_one(features, widths)
+
+    def _features(self, messages: List[Message]) -> csr_matrix:
+        """Rasa's feature matrix (its `_create_X`), made from the sentence features alone."""
         if not speedups():
             return super()._create_X(messages)
         stacked = _stacked(messages)
@@ -150,3 +228,20 @@ def _stacked(messages: List[Message]) -> Optional[csr_matrix]:
         columns.append(row_columns_joined[order])
         indptr.append(indptr[-1] + len(order))
     return csr_matrix((np.concatenate(data), np.concatenate(columns), indptr), shape=(len(messages), width))
+
+
+def _each_part_to_length_one(features: spmatrix, widths: List[int]) -> csr_matrix:
+    """Each message's counts from each featurizer (the columns of ``widths``, left to right) scaled to length 1,
+    so that neither a long message nor the many character n-grams outweigh the rest. Dense columns after
+    them, if any, stay as they are. A new matrix: the messages' own features stay counts."""
+    scaled = csr_matrix(features, dtype=np.float64, copy=True)
+    edges = np.cumsum([0] + widths)
+    part = np.searchsorted(edges, scaled.indices, side="right") - 1  # the featurizer of each stored number
+    row = np.repeat(np.arange(scaled.shape[0]), np.diff(scaled.indptr))
+    squares = np.zeros((scaled.shape[0], len(widths) + 1))
+    np.add.at(squares, (row, part), scaled.data**2)
+    lengths = np.sqrt(squares)
+    lengths[:, len(widths)] = 1.0  # dense features: unscaled
+    lengths[lengths == 0] = 1.0
+    scaled.data /= lengths[row, part]
+    return scaled

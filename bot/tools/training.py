@@ -97,7 +97,9 @@ def train(force: bool = False, out: Optional[TextIO] = None) -> Path:
     started = time.monotonic()
     from rasa.api import train as rasa_train
 
-    with _quiet_rasa(out) as printed:
+    from bot.rasa_ext.speedups.training import without_training_cache
+
+    with _quiet_rasa(out) as printed, without_training_cache():
         result = rasa_train(
             domain=str(RESPONSES_DIR),
             config=str(CONFIG),

@@ -108,7 +108,8 @@ _COO_FIELDS = _coo_fields()
 
 
 def _rows(featurizer: Any, vectorizer: CountVectorizer, texts: List[str]) -> List[coo_matrix]:
-    columns: Optional[Counter] = featurizer._signpost_word_columns.get(id(vectorizer))
+    # None in training (no n-grams looked up yet): the batch goes through scikit-learn's `transform`
+    columns: Optional[Counter] = getattr(featurizer, "_signpost_word_columns", {}).get(id(vectorizer))
     if columns is not None:
         return [_row(*columns.count(text), vectorizer) for text in texts]
     matrix = vectorizer.transform(texts)  # one call for the batch; each row is what a call of its own gives
