@@ -78,9 +78,11 @@ class Paths:
         from bot.rasa_ext.classifier import SentenceLogisticRegression
 
         old_classifier = _module_at(base, "bot/rasa_ext/classifier.py", "ab_old_classifier", {})
-        self.classifier = {
-            False: SentenceLogisticRegression._create_X,
-            True: old_classifier.SentenceLogisticRegression._create_X,
+        methods = [name for name in ("_create_X", "_features") if name in vars(SentenceLogisticRegression)]
+        old_class = old_classifier.SentenceLogisticRegression
+        self.classifier = {  # the base's own methods, or this checkout's
+            False: {name: getattr(SentenceLogisticRegression, name) for name in methods},
+            True: {name: getattr(old_class, name) for name in methods if name in vars(old_class)},
         }
         self.classifier_node = next(
             node for node in nodes.values() if isinstance(node._component, SentenceLogisticRegression)
@@ -106,7 +108,9 @@ class Paths:
                 )
             else:
                 vars(node._component).pop("_process_tokens", None)
-        self.classifier_component._create_X = types.MethodType(self.classifier[old], self.classifier_component)
+        component = self.classifier_component
+        for name, method in self.classifier[old].items():
+            setattr(component, name, types.MethodType(method, component))
         # The graph node calls its class's function: the base's class had Rasa's own `process`.
         self.classifier_node._fn = LogisticRegressionClassifier.process if old else SentenceLogisticRegression.process
         self.engine._parse = types.MethodType(self.parse[old], self.engine)
