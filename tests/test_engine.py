@@ -145,7 +145,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     from rasa.core.channels.channel import UserMessage
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
-    from bot.rasa_ext.classifier import SentenceLogisticRegression, _each_part_to_length_one
+    from bot.rasa_ext.classifier import SentenceLogisticRegression, _each_part_to_length_one, _stacked
 
     runner = engine.agent.processor.graph_runner
     name, node = next(
@@ -156,6 +156,7 @@ async def test_the_classifier_builds_rasas_feature_matrix_from_sentence_features
     for row in heldout[:100]:
         messages += runner.run(inputs={"__message__": [UserMessage(row["text"])]}, targets=[featurized])[featurized]
     classifier = node._component
+    assert _stacked(messages) is not None  # the batch's matrix made in one go
     ours = classifier._features(messages)
     rasas = LogisticRegressionClassifier._create_X(classifier, messages)
     assert ours.shape == rasas.shape == (100, rasas.shape[1]) and (ours.tocsr() != rasas.tocsr()).nnz == 0

@@ -5,8 +5,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from rasa.core.channels.channel import UserMessage
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
+
+from bot.settings import speedups
 
 CONVERSATIONS = [
     ["hi", "someone on snap keeps asking me for nudes", "how do i block him", "thanks"],
@@ -39,12 +42,14 @@ def _every_line():
 
 
 async def _readings(engine, texts):
-    """What the NLU makes of each text: intent, confidence, ranking, the safety net's verdict, the long-message note."""
+    """What the NLU makes of each text: intent, confidence, ranking, the safety net's verdict, the long-message note
+    and the entities (apps)."""
     readings = []
     for text in texts:
         parse = await engine._parse(text)
         ranking = [(r["name"], r["confidence"]) for r in parse.get("intent_ranking") or []]
-        readings.append((parse["intent"], ranking, parse.get("safety"), parse.get("long_message")))
+        entities = sorted((e["entity"], e.get("value"), e.get("start"), e.get("end")) for e in parse["entities"])
+        readings.append((parse["intent"], ranking, parse.get("safety"), (parse.get("long_message"), entities)))
     return readings
 
 
@@ -94,3 +99,21 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
     stock_readings = await _readings(stock, texts)
     assert len(texts) > 900 and sum(bool(r[3]) for r in readings) > 50
     assert [t for t, ours, rasas in zip(texts, readings, stock_readings) if not _same(ours, rasas)] == []
+
+
+@pytest.mark.skipif(not speedups(), reason="SIGNPOST_SPEEDUPS=0: no speed-up to check")
+async def test_a_long_message_read_in_one_batch_is_read_exactly_as_in_two_runs(engine):
+    """bot/rasa_ext/speedups/long_batch.py: the whole message and its sentences up to the classifier together, the
+    rest of the graph on the whole alone, against the whole message through the graph and then its sentences."""
+    from bot import long_messages
+
+    texts = [t for t in _every_line() if long_messages.is_long(t) and len(long_messages.split_sentences(t)) > 1]
+    assert len(texts) > 50
+    for text in texts:
+        pieces = long_messages.split_sentences(text)
+        whole = await engine.agent.processor.parse_message(UserMessage(text))
+        two_runs = long_messages.combined_parse(whole, engine._model_readings(pieces))
+        one_batch = await engine._parse(text)
+        for parse in (two_runs, one_batch):
+            parse.pop("message_id", None)  # a new id for every message
+        assert one_batch == two_runs, text  # bit for bit: every confidence, entity and note

@@ -26,7 +26,7 @@ from bot.engine import context, counting
 from bot.engine.events import split_turns
 from bot.rasa_ext import speedups
 from bot.rasa_ext.nlg import ServicesNLG
-from bot.rasa_ext.speedups import PredictionCache
+from bot.rasa_ext.speedups import PredictionCache, long_batch
 from bot.rasa_ext.tracker_store import RedactingTrackerStore
 from bot.replies import BotMessage, Button, Reply, failure_reply
 from bot.settings import crisis_moving_on_turns
@@ -108,12 +108,17 @@ class Engine:
         )
 
     async def _parse(self, text: str) -> Dict[str, Any]:
-        whole = await self.agent.processor.parse_message(UserMessage(text))
-        if self.read_long_messages and long_messages.is_long(text):  # bot/long_messages.py
-            pieces = long_messages.split_sentences(text)
-            if len(pieces) > 1:
-                return long_messages.combined_parse(whole, self._model_readings(pieces))
-        return whole
+        pieces = long_messages.split_sentences(text) if self.read_long_messages and long_messages.is_long(text) else []
+        if len(pieces) < 2:
+            return await self.agent.processor.parse_message(UserMessage(text))
+        # bot/long_messages.py: the whole message and its sentences up to the classifier in one batch (a speed-up),
+        # else the whole message through the graph and then the sentences.
+        batched = long_batch.parse_with_pieces(self.agent.processor, self._classifier_node, text, pieces)
+        if batched is None:
+            whole = await self.agent.processor.parse_message(UserMessage(text))
+            return long_messages.combined_parse(whole, self._model_readings(pieces))
+        whole, classified = batched
+        return long_messages.combined_parse(whole, [_model_reading(m) for m in classified])
 
     def _model_readings(self, texts: List[str]) -> List[Dict[str, Any]]:
         """The classifier's intent and ranking for several texts, in one run of the NLU graph up to the classifier.
@@ -127,9 +132,7 @@ class Engine:
             inputs={PLACEHOLDER_MESSAGE: [UserMessage(t) for t in texts], PLACEHOLDER_TRACKER: tracker},
             targets=[target],
         )
-        return [
-            {"intent": m.get("intent") or {}, "intent_ranking": m.get("intent_ranking") or []} for m in results[target]
-        ]
+        return [_model_reading(m) for m in results[target]]
 
     async def classify(self, text: str) -> Dict[str, Any]:
         """NLU only, no conversation state: what concern a message is about."""
@@ -226,6 +229,10 @@ class Engine:
     async def forget(self, conversation_id: str) -> None:
         """Drop everything kept about one conversation (quick exit)."""
         await self.tracker_store.forget(conversation_id)
+
+
+def _model_reading(message: Any) -> Dict[str, Any]:
+    return {"intent": message.get("intent") or {}, "intent_ranking": message.get("intent_ranking") or []}
 
 
 def _concern_titles(domain: Domain) -> Dict[str, str]:

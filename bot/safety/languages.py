@@ -50,14 +50,22 @@ def checkout_words() -> FrozenSet[str]:
 def is_unreadable(words: Iterable[str], known) -> bool:
     """Whether a message of these normalised words is not English; ``known(word)`` says if a word is English."""
     words = list(words)
-    letters = [ch for word in words for ch in word if ch.isalpha()]
-    if not letters:
-        return False  # emoji, numbers, blank: not a language question
-    other_script = sum(not (ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")) for ch in letters)
-    if other_script * 2 > len(letters):
-        return True
+    # Plain ASCII has no letters of other scripts, and without a letter it has no word of two letters either (the
+    # answer below is then False, as for a message without letters): the letters are counted only otherwise.
+    if not all(word.isascii() for word in words):
+        letters = [ch for word in words for ch in word if ch.isalpha()]
+        if not letters:
+            return False  # emoji, numbers, blank: not a language question
+        other_script = sum(not (ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")) for ch in letters)
+        if other_script * 2 > len(letters):
+            return True
     latin_words = [w for w in words if _WORD.fullmatch(w)]
     if len(latin_words) < 2:
         return False
-    english = sum(known(w) for w in latin_words)
-    return english < MAX_ENGLISH_SHARE * len(latin_words)
+    enough = MAX_ENGLISH_SHARE * len(latin_words)
+    english = 0
+    for word in latin_words:  # English as soon as enough words are: the rest can't change that
+        english += bool(known(word))
+        if english >= enough:
+            return False
+    return True
