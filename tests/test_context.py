@@ -468,3 +468,29 @@ async def test_crisis_words_in_another_language_get_999_first_and_that_the_bot_r
     (reply,) = await talk(engine, "chcę umrzeć")
     assert reply.by == "safety" and EMERGENCY in reply.messages[0].text + reply.messages[1].text
     assert "English" in reply.messages[-1].text and len(reply.messages) <= 3
+
+
+@pytest.mark.parametrize(
+    "intent,concern,read_as",
+    [
+        ("ask_already_sent", "sextortion", "ask_already_paid"),
+        ("ask_already_paid", "asked_for_nudes", "ask_already_sent"),
+        ("ask_already_paid", "sextortion", "ask_already_paid"),
+        ("ask_already_sent", "sent_nude_worried", "ask_already_sent"),
+    ],
+)
+def test_already_sent_one_is_money_in_blackmail_and_a_picture_otherwise(intent, concern, read_as):
+    from bot.engine.context import in_context
+
+    parse = reading((intent, 0.6), ("greet", 0.4))
+    assert in_context(parse, Slots(under_way=True, crisis=False, concern=concern), "i sent one already")["intent"] == {
+        "name": read_as,
+        "confidence": 0.6,
+    }
+
+
+def test_an_unread_message_naming_an_app_is_about_the_app():
+    from bot.engine.context import in_context
+
+    parse = {**reading(("nlu_fallback", 0.25), ("greet", 0.2)), "entities": [{"entity": "platform", "value": "other"}]}
+    assert in_context(parse, UNDER_WAY, "its that wizz one")["intent"]["name"] == "inform_platform"

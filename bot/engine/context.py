@@ -69,7 +69,6 @@ OWN_TROUBLE = re.compile(
     rf"(?:friends|mates|family|school|mum|dad|parents)\b(?!'?s?\s+{PICTURE})",
     re.IGNORECASE,
 )
-FRIEND_READINGS = frozenset({"friend_worried", "friend_at_risk", "friend_abused", "ask_friend_in_trouble"})
 # "Is that anonymous?" in a conversation under way asks about the reporting the bot just described, not about the
 # bot, unless it names the bot or this chat (privacy_question's answer is about what the bot keeps).
 ANONYMOUS = re.compile(r"\banon(?:ymous|ymously)?\b", re.IGNORECASE)
@@ -77,6 +76,10 @@ ABOUT_THE_BOT = re.compile(r"\b(?:this|here|you|u|chat|bot|signpost|saved?|store
 # Crisis patterns in other languages (nlu/safety_patterns_languages.jsonl) have ids starting with this.
 LANGUAGE_PATTERN = "lang_"
 MAX_BUBBLES = 3  # issue 13: at most three bubbles in a turn
+# "I already sent him one" is money to a blackmailer (ask_already_paid: don't pay more) and a picture to someone
+# asking for them (ask_already_sent: you can still say no): each is read as the one that fits the conversation.
+SENT_OR_PAID = {"ask_already_paid": True, "ask_already_sent": False}  # True: the one for a blackmail conversation
+SENT_OR_PAID_OTHER = {"ask_already_paid": "ask_already_sent", "ask_already_sent": "ask_already_paid"}
 OTHER_APP = "other"  # the `platform` slot's value for an app with no steps of its own (responses/domain.yml)
 
 
@@ -112,15 +115,19 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     if parse.get("safety") or concern_for(intent) in CRISIS or intent in KEPT:
         return parse
     if intent == "privacy_question" and ANONYMOUS.search(text) and not ABOUT_THE_BOT.search(text):
-        return {**parse, "intent": {"name": "ask_report_anonymous", "confidence": parse["intent"].get("confidence")}}
+        return _read_as(parse, "ask_report_anonymous")
+    if intent == "nlu_fallback" and any(e.get("entity") == "platform" for e in parse.get("entities") or []):
+        return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
+    if intent in SENT_OR_PAID and SENT_OR_PAID[intent] != (tracker.get_slot("concern") == "sextortion"):
+        return _read_as(parse, SENT_OR_PAID_OTHER[intent])
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
         if intent == "nlu_fallback":
-            return {**parse, "intent": {"name": "inform_platform", "confidence": parse["intent"].get("confidence")}}
+            return _read_as(parse, "inform_platform")
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
-        return {**parse, "intent": {"name": "friend_worried", "confidence": parse["intent"].get("confidence")}}
+        return _read_as(parse, "friend_worried")
     ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") and r["name"] != "nlu_fallback"]
     weights = {
         r["name"]: float(r["confidence"]) * (FOLLOW_UP_PRIOR if r["name"] in FOLLOW_UPS else 1.0) for r in ranking
@@ -138,18 +145,21 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
 
 def own_trouble(parse: Dict[str, Any], text: str) -> Dict[str, Any]:
     """`parse` (of `text`, read here and kept nowhere) with a friend's reading of the young person's own
-    pictures or threats (OWN_TROUBLE) replaced by the classifier's best other reading, in any conversation and in
-    a crisis too (a crisis reading is never replaced: the safety net's and the model's crisis readings are not
-    friends' readings)."""
+    pictures or threats (OWN_TROUBLE) replaced by the classifier's best reading among the young person's own
+    versions of a friend's troubles (FRIENDS_CONCERNS: "he'll show my friends" is the threat itself), in any
+    conversation and in a crisis too (only friend_worried is replaced, never the safety net's reading)."""
     intent = (parse.get("intent") or {}).get("name")
     if intent != "friend_worried" or parse.get("safety") or not OWN_TROUBLE.search(text):
         return parse
-    others = [
-        r for r in parse.get("intent_ranking") or [] if r.get("name") not in FRIEND_READINGS | {None, "nlu_fallback"}
-    ]
-    if not others:
+    own = [r for r in parse.get("intent_ranking") or [] if r.get("name") in FRIENDS_CONCERNS]
+    if not own:
         return parse
-    return {**parse, "intent": {"name": others[0]["name"], "confidence": others[0]["confidence"]}}
+    return {**parse, "intent": {"name": own[0]["name"], "confidence": own[0]["confidence"]}}
+
+
+def _read_as(parse: Dict[str, Any], intent: str) -> Dict[str, Any]:
+    """`parse` read as `intent` (the classifier's confidence in its own reading stays the reported one)."""
+    return {**parse, "intent": {"name": intent, "confidence": (parse.get("intent") or {}).get("confidence")}}
 
 
 def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:
