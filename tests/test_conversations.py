@@ -1,4 +1,5 @@
-"""The held-out conversations (tests/data/conversations.yml): whole conversations through the engine, turn by turn.
+"""tests/data/conversations.yml (a development set since 2 December): whole conversations through the engine,
+turn by turn.
 
 Each turn lists facts the answer must hold (``must_say``; an entry that is a list passes on any one of its
 strings) and words it must not hold (``must_not_say``), compared case-insensitively with curly apostrophes made
@@ -14,8 +15,10 @@ from bot.settings import HELDOUT_FILE
 
 CONVERSATIONS = HELDOUT_FILE.parent / "conversations.yml"
 # Issue 13's target is 0.95 of turns. First run 0.417 (before the conversation work), 0.809 after it (untuned),
-# 0.821 after one general fix; this guards that level until the target is reached.
-PASS_RATE = 0.80
+# 0.821 after one general fix, 0.843 with follow-ups weighted in context. Since 2 December this set is a DEV set
+# (its failures were read and their causes fixed): 0.987 (232 of 235) after that work; this guards it with a
+# margin of a few turns. The held-out figure is tests/data/conversations_fresh.yml's.
+PASS_RATE = 0.97
 
 
 def load_conversations():

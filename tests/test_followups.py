@@ -271,11 +271,13 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 
 # Natural questions the model still misreads (issue 13 is open): each must fail until it is fixed, then this list
 # shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up; 2026-12-02, with more
-# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74. "Send one so he stops"
-# still reads as paying (0.56 against 0.42), and a secret kept "between me and him" as the stranger again.
+# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; later that day, with the
+# follow-ups of nlu/followups/next.yml and more phrasings, 86 of 88 ("send one so he stops" and a secret "between me
+# and him" now pass). Getting him to "get rid of the pic I sent" still reads as the first worry (sent_nude_worried),
+# and "I'd send one if I actually loved him" as the request itself (asked_for_nudes).
 MISREAD = {
-    "ask_keep_secret-after-unknown_discord",
-    "ask_send_more-after-sextortion_money",
+    "ask_make_them_delete-after-sent_regret",
+    "ask_pressure_love-after-asked_boyfriend",
 }
 
 
