@@ -90,6 +90,14 @@ OTHER_INTENTS = {
     "ask_delete_messages": "block_report_help",
     "ask_should_meet": "unknown_contact",
     "ask_what_to_say_no": "asked_for_nudes",
+    # More follow-up questions (nlu/followups/next.yml), as their concern.
+    "ask_already_sent": "sent_nude_worried",
+    "ask_police_visit": "sent_nude_worried",
+    "ask_saved_copies": "image_shared",
+    "ask_make_them_delete": "sent_nude_worried",
+    "ask_not_believed": "talk_to_someone",
+    "ask_pressure_love": "asked_for_nudes",
+    "ask_talk_to_you": "talk_to_someone",
 }
 
 PLATFORMS = (

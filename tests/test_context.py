@@ -406,3 +406,91 @@ async def test_not_knowing_the_app_or_another_app_gets_general_steps_and_no_list
     text = text_of(reply)
     assert "Report" in text and "block" in text and "Which app" not in text, (reply.intent, text)
     assert not any(b.payload.startswith("/inform_platform") for m in reply.messages for b in m.buttons)
+
+
+# --- The young person's own trouble, "is that anonymous", an app already named, abroad, another language ---------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["shes saying shell send my pics round", "he keeps threatening to show all my mates", "they posted my video"],
+)
+def test_a_friends_reading_of_their_own_pictures_or_threats_is_their_own(text):
+    from bot.engine.context import own_trouble
+
+    parse = reading(("friend_worried", 0.6), ("sextortion", 0.3), ("friend_at_risk", 0.1))
+    assert own_trouble(parse, text)["intent"] == {"name": "sextortion", "confidence": 0.3}
+
+
+@pytest.mark.parametrize("text", ["someone is sharing my friends pics", "my mate sent her nudes to a stranger"])
+def test_a_friends_pictures_stay_the_friends(text):
+    from bot.engine.context import own_trouble
+
+    parse = reading(("friend_worried", 0.6), ("image_shared", 0.3))
+    assert own_trouble(parse, text) is parse
+
+
+def test_is_that_anonymous_in_a_conversation_is_about_the_reporting():
+    from bot.engine.context import in_context
+
+    parse = reading(("privacy_question", 0.7), ("ask_report_anonymous", 0.2))
+    assert in_context(parse, UNDER_WAY, "would that be anonymous")["intent"]["name"] == "ask_report_anonymous"
+    assert in_context(parse, UNDER_WAY, "is this chat anonymous") is parse  # about the bot
+    assert in_context(parse, Slots(under_way=False), "would that be anonymous") is parse
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ("a boy on yubo keeps asking me for nudes", "how do i report him"),
+        ("some man keeps messaging me asking where i live", "its an app called zepeto", "how do i block him then"),
+    ],
+    ids=["named first", "named after which app"],
+)
+async def test_an_app_already_named_is_never_asked_about_again(engine, turns):
+    replies = await talk(engine, *turns)
+    for reply in replies[1 if "zepeto" in turns[1] else 0 :]:
+        text = text_of(reply)
+        assert "Which app" not in text and CHILDLINE in text, (reply.intent, text)
+        assert not any(b.payload.startswith("/inform_platform") for m in reply.messages for b in m.buttons)
+    assert "Report" in text_of(replies[-1])
+
+
+async def test_outside_the_uk_the_ways_to_get_help_are_for_where_they_are(engine):
+    _, abroad, text = await talk(
+        engine, "someone shared a nude of me on a group chat", "im not in the uk i live in dublin", "can i message them"
+    )
+    assert "Take It Down" in text_of(abroad), text_of(abroad)
+    assert VALUES["ispcc_childline_text"] in text_of(text), (text.intent, text_of(text))
+
+
+async def test_crisis_words_in_another_language_get_999_first_and_that_the_bot_reads_english(engine):
+    (reply,) = await talk(engine, "chcę umrzeć")
+    assert reply.by == "safety" and EMERGENCY in reply.messages[0].text + reply.messages[1].text
+    assert "English" in reply.messages[-1].text and len(reply.messages) <= 3
+
+
+@pytest.mark.parametrize(
+    "intent,concern,read_as",
+    [
+        ("ask_already_sent", "sextortion", "ask_already_paid"),
+        ("ask_already_paid", "asked_for_nudes", "ask_already_sent"),
+        ("ask_already_paid", "sextortion", "ask_already_paid"),
+        ("ask_already_sent", "sent_nude_worried", "ask_already_sent"),
+    ],
+)
+def test_already_sent_one_is_money_in_blackmail_and_a_picture_otherwise(intent, concern, read_as):
+    from bot.engine.context import in_context
+
+    parse = reading((intent, 0.6), ("greet", 0.4))
+    assert in_context(parse, Slots(under_way=True, crisis=False, concern=concern), "i sent one already")["intent"] == {
+        "name": read_as,
+        "confidence": 0.6,
+    }
+
+
+def test_an_unread_message_naming_an_app_is_about_the_app():
+    from bot.engine.context import in_context
+
+    parse = {**reading(("nlu_fallback", 0.25), ("greet", 0.2)), "entities": [{"entity": "platform", "value": "other"}]}
+    assert in_context(parse, UNDER_WAY, "its that wizz one")["intent"]["name"] == "inform_platform"

@@ -17,9 +17,10 @@ from bot.settings import HELDOUT_FILE
 DEV = HELDOUT_FILE.parent / "conversations.yml"
 FRESH = HELDOUT_FILE.parent / "conversations_fresh.yml"
 # Issue 13's target is 0.95 of turns; each set's guard is the level it has reached, less a small margin.
-# conversations.yml: first run 0.417, 0.843 on 2 December before it became a development set.
-# conversations_fresh.yml: first run (untuned, 2 December, before this session's changes) 165 of 223 (0.740).
-PASS_RATE = {DEV: 0.80, FRESH: 0.70}
+# conversations.yml: first run 0.417, 0.809 after the conversation work (untuned), 0.843 with follow-ups weighted in
+# context; since 2 December a development set (its failures were read and their causes fixed): 0.987 after that.
+# conversations_fresh.yml (held out): first run (untuned, 2 December, before this session's changes) 165 of 223 (0.740).
+PASS_RATE = {DEV: 0.97, FRESH: 0.70}
 
 
 def load_conversations(path=DEV):

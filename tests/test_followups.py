@@ -7,12 +7,12 @@ words written for this file (not lines of nlu/: ``test_no_follow_up_is_a_trainin
 
 The follow-up turn is judged on what it does, not on its exact wording elsewhere: among its bubbles is that
 question's own answer (the response in responses/followups_*.yml, rendered the way the bot renders it, with the
-values from responses/services.yml), it gives Childline's number, and it is not the fallback ("Sorry, I can't
-help", "I'm not sure I understood").
+values from responses/services.yml; one of its variations where the words depend on the context), it gives
+Childline's number, and it is not the fallback ("Sorry, I can't help", "I'm not sure I understood").
 """
 
 import re
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Set
 
 import pytest
 import yaml
@@ -151,6 +151,21 @@ CASES = [
     Case("ask_should_meet", UNKNOWN_DISCORD, "he wants to meet up in town is that ok"),
     Case("ask_what_to_say_no", ASKED_BOYFRIEND, "what do i actually say to him to say no"),
     Case("ask_what_to_say_no", ASKED_CLASSMATE, "how do i turn him down without him getting in a mood with me"),
+    # --- more follow-ups (nlu/followups/next.yml) ---
+    Case("ask_already_sent", ASKED_BOYFRIEND, "the thing is ive sent him a couple before"),
+    Case("ask_already_sent", ASKED_CLASSMATE, "i sent him one last year though, does that change anything"),
+    Case("ask_police_visit", SENT_REGRET, "are the police going to come knocking at my house"),
+    Case("ask_police_visit", SHARED_POSTED, "if i use that will an officer come round to see me"),
+    Case("ask_saved_copies", SHARED_GROUP_CHAT, "half my year probably saved it on their phones"),
+    Case("ask_saved_copies", SHARED_POSTED, "can it get wiped from the phones of people who downloaded it"),
+    Case("ask_make_them_delete", SENT_REGRET, "how can i get him to get rid of the pic i sent"),
+    Case("ask_make_them_delete", SENT_OLDER, "what do i do to make sure she deletes it"),
+    Case("ask_not_believed", TALK, "im scared nobody will ever believe what happened"),
+    Case("ask_not_believed", SEXTORTION_SNAP, "what if my parents think im lying about it"),
+    Case("ask_pressure_love", ASKED_BOYFRIEND, "he keeps saying id send one if i actually loved him"),
+    Case("ask_pressure_love", ASKED_CLASSMATE, "he says im frigid and boring for not doing it"),
+    Case("ask_talk_to_you", TALK, "would you be able to chat with me for a while"),
+    Case("ask_talk_to_you", SEXTORTION_SNAP, "i dont want childline i want to talk to you"),
 ]
 
 
@@ -159,15 +174,16 @@ def _case_id(case: Case) -> str:
     return f"{case.intent}-after-{context.lower()}"
 
 
-def follow_up_answers() -> Dict[str, str]:
-    """Each ask_* intent's answer (utter_<intent>), rendered as the bot renders it."""
+def follow_up_answers() -> Dict[str, Set[str]]:
+    """Each ask_* intent's answers (utter_<intent>), rendered as the bot renders them: one, or one for each
+    context its words depend on (a conditional variation, chosen by a slot)."""
     values = placeholders()
     answers = {}
     for path in sorted(RESPONSES_DIR.glob("followups_*.yml")):
         responses = yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
         for name, variations in responses.items():
             if name.startswith("utter_ask_"):
-                answers[name[len("utter_") :]] = interpolate_text(variations[0]["text"], values)
+                answers[name[len("utter_") :]] = {interpolate_text(v["text"], values) for v in variations}
     return answers
 
 
@@ -255,13 +271,13 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 
 # Natural questions the model still misreads (issue 13 is open): each must fail until it is fixed, then this list
 # shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up; 2026-12-02, with more
-# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; with the scaled classifier
-# (config.yml) "send one so he stops" is read right, a secret kept "between me and him" is still read as the
-# stranger again, and "who are ceop and what do they even do" is now read as what happens at Childline (its "what
-# do they even do").
+# follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; later that day, with the
+# follow-ups of nlu/followups/next.yml, more phrasings and the scaled classifier (config.yml): MEASURED.
 MISREAD = {
     "ask_keep_secret-after-unknown_discord",
     "ask_what_is_ceop-after-unknown_roblox",
+    "ask_make_them_delete-after-sent_regret",
+    "ask_pressure_love-after-asked_boyfriend",
 }
 
 
@@ -289,6 +305,6 @@ async def test_a_follow_up_after_a_concern_gets_its_answer(engine, conversation_
     said = " ".join(bubbles)
     explain = f"{case.follow_up!r} was read as {reply.intent} ({reply.confidence}, {reply.by}); the bot said:\n"
     explain += _said(reply)
-    assert ANSWERS[case.intent] in bubbles, explain
+    assert ANSWERS[case.intent] & set(bubbles), explain
     assert any(way in said for way in HELPLINES), explain
     assert not any(words in said for words in FALLBACK_WORDS), explain

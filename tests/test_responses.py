@@ -341,8 +341,15 @@ CONDITIONAL = {
     "utter_should_i_go": "concern",
     "utter_crisis_followup": "concern",
     "utter_crisis_minimise": "concern",
+    "utter_ask_keep_secret": "concern",
+    "utter_ask_not_uk": "concern",
+    "utter_ask_cant_talk": "abroad",
+    "utter_ask_take_it_down": "abroad",
 }
-SLOT_VALUES = {name: set(slot.get("values", ())) for name, slot in DOMAIN["slots"].items()}
+SLOT_VALUES = {
+    name: {True, False} if slot["type"] == "bool" else set(slot.get("values", ()))
+    for name, slot in DOMAIN["slots"].items()
+}
 
 
 @pytest.mark.parametrize("name", sorted(RESPONSES))
@@ -370,6 +377,9 @@ def test_every_app_has_its_own_steps_and_help_page():
             assert condition == {"type": "slot", "name": "platform", "value": condition["value"]}
             assert condition["value"] not in by_platform, f"two variations for {condition['value']}"
             by_platform[condition["value"]] = variation
+    # `other`: an app named that has no steps of its own gets the general steps, without asking which app again.
+    other = by_platform.pop("other")
+    assert "Which app" not in other["text"] and not other.get("buttons") and "Report" in other["text"]
     assert set(by_platform) == set(PLATFORMS)
     for platform, variation in by_platform.items():
         assert DISPLAY_NAMES[platform] in variation["text"], platform

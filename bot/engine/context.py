@@ -62,10 +62,39 @@ ANSWERS_WHICH_APP = frozenset({"nlu_fallback", "crisis_detail"})
 FALLBACK_CONFIDENCE = 0.25
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
 CLOSING = "utter_next_steps"
+# The young person's own pictures ("my pics", "my nudes"), or a threat to show them to their friends or family
+# ("he'll show my friends"), read as worry about a friend because of the word "friends": the trouble is their own.
+# (A friend's pictures, "my friends pics", are the friend's.)
+PICTURE = r"(?:pics?|photos?|pictures?|nudes?|vids?|videos?|images?)"
+OWN_TROUBLE = re.compile(
+    rf"\bmy (?:own )?{PICTURE}\b"
+    rf"|\b(?:show|send|sent|post|share|leak|spread)\w*\b(?:\W+\w+){{0,5}}?\W+(?:to )?(?:all )?my "
+    rf"(?:friends|mates|family|school|mum|dad|parents)\b(?!'?s?\s+{PICTURE})",
+    re.IGNORECASE,
+)
+# "Is that anonymous?" in a conversation under way asks about the reporting the bot just described, not about the
+# bot, unless it names the bot or this chat (privacy_question's answer is about what the bot keeps).
+ANONYMOUS = re.compile(r"\banon(?:ymous|ymously)?\b", re.IGNORECASE)
+ABOUT_THE_BOT = re.compile(r"\b(?:this|here|you|u|chat|bot|signpost|saved?|stored?|keep)\b", re.IGNORECASE)
+# Crisis patterns in other languages (nlu/safety_patterns_languages.jsonl) have ids starting with this.
+LANGUAGE_PATTERN = "lang_"
+MAX_BUBBLES = 3  # issue 13: at most three bubbles in a turn
+# "I already sent him one" is money to a blackmailer (ask_already_paid: don't pay more) and a picture to someone
+# asking for them (ask_already_sent: you can still say no): each is read as the one that fits the conversation.
+SENT_OR_PAID = {"ask_already_paid": True, "ask_already_sent": False}  # True: the one for a blackmail conversation
+SENT_OR_PAID_OTHER = {"ask_already_paid": "ask_already_sent", "ask_already_sent": "ask_already_paid"}
+OTHER_APP = "other"  # the `platform` slot's value for an app with no steps of its own (responses/domain.yml)
 
 
 def update(tracker: Any, intent: str, crisis_turns: int) -> None:
-    """Set `answered` and end a crisis the young person has moved on from, before Rasa answers `intent`."""
+    """Set `answered`, end a crisis the young person has moved on from, and remember that an app was named,
+    before Rasa answers `intent`.
+
+    An app named that the model can't read (inform_platform with no app: "its on zepeto") is `other`: the general
+    steps from now on, never "Which app?" again. An app it knows in the same message still sets the slot after
+    this (Rasa's slot extraction runs later in the turn)."""
+    if intent == "inform_platform" and tracker.get_slot("platform") is None:
+        tracker.update(SlotSet("platform", OTHER_APP))
     latest = session(tracker.events)
     answered = intent in REPEATABLE and f"utter_{intent}" in actions(latest)
     if bool(tracker.get_slot("answered")) != answered:
@@ -89,16 +118,22 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     if parse.get("safety"):
         return parse
+    if intent == "privacy_question" and ANONYMOUS.search(text) and not ABOUT_THE_BOT.search(text):
+        return _read_as(parse, "ask_report_anonymous")
+    if intent == "nlu_fallback" and any(e.get("entity") == "platform" for e in parse.get("entities") or []):
+        return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
+    if intent in SENT_OR_PAID and SENT_OR_PAID[intent] != (tracker.get_slot("concern") == "sextortion"):
+        return _read_as(parse, SENT_OR_PAID_OTHER[intent])
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
         if intent in ANSWERS_WHICH_APP:
-            return {**parse, "intent": {"name": "inform_platform", "confidence": parse["intent"].get("confidence")}}
+            return _read_as(parse, "inform_platform")
         return parse
     if concern_for(intent) in CRISIS or intent in KEPT:
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
-        return {**parse, "intent": {"name": "friend_worried", "confidence": parse["intent"].get("confidence")}}
+        return _read_as(parse, "friend_worried")
     ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") and r["name"] != "nlu_fallback"]
     weights = {
         r["name"]: float(r["confidence"]) * (FOLLOW_UP_PRIOR if r["name"] in FOLLOW_UPS else 1.0) for r in ranking
@@ -112,6 +147,25 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     # The classifier's own probability stays the reported confidence; only the choice is the context's.
     chosen = next(r for r in ranking if r["name"] == best)
     return {**parse, "intent": {"name": best, "confidence": chosen["confidence"]}}
+
+
+def own_trouble(parse: Dict[str, Any], text: str) -> Dict[str, Any]:
+    """`parse` (of `text`, read here and kept nowhere) with a friend's reading of the young person's own
+    pictures or threats (OWN_TROUBLE) replaced by the classifier's best reading among the young person's own
+    versions of a friend's troubles (FRIENDS_CONCERNS: "he'll show my friends" is the threat itself), in any
+    conversation and in a crisis too (only friend_worried is replaced, never the safety net's reading)."""
+    intent = (parse.get("intent") or {}).get("name")
+    if intent != "friend_worried" or parse.get("safety") or not OWN_TROUBLE.search(text):
+        return parse
+    own = [r for r in parse.get("intent_ranking") or [] if r.get("name") in FRIENDS_CONCERNS]
+    if not own:
+        return parse
+    return {**parse, "intent": {"name": own[0]["name"], "confidence": own[0]["confidence"]}}
+
+
+def _read_as(parse: Dict[str, Any], intent: str) -> Dict[str, Any]:
+    """`parse` read as `intent` (the classifier's confidence in its own reading stays the reported one)."""
+    return {**parse, "intent": {"name": intent, "confidence": (parse.get("intent") or {}).get("confidence")}}
 
 
 def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:
@@ -144,6 +198,15 @@ def with_crisis_reminder(
     if len(names) == len(messages):
         messages = [m for m, name in zip(messages, names) if name != CLOSING]
     return [reminder] + messages
+
+
+def with_only_english(messages: List[BotMessage], parse: Dict[str, Any], note: BotMessage) -> List[BotMessage]:
+    """A crisis found in another language's words (the safety net's `lang_` patterns) is answered with 999 and
+    Childline first, then, in English, the note that the bot reads English, if the turn has room for it."""
+    pattern = (parse.get("safety") or {}).get("pattern") or ""
+    if not pattern.startswith(LANGUAGE_PATTERN) or len(messages) >= MAX_BUBBLES or note in messages:
+        return list(messages)
+    return list(messages) + [note]
 
 
 def _moving_on(intent: str) -> bool:

@@ -83,6 +83,9 @@ class Engine:
         # The bubble that keeps 999 and Childline in every answer while a crisis is on (words in responses/).
         (reminder,) = agent.domain.responses["utter_crisis_reminder"]
         self._crisis_reminder = BotMessage(text=_fill(reminder["text"], values))
+        # Crisis words in another language get the crisis answer, then, in English, that the bot reads English.
+        (only_english,) = agent.domain.responses["utter_not_english"]
+        self._only_english = BotMessage(text=_fill(only_english["text"], values))
         self.crisis_turns = crisis_moving_on_turns()
 
     @classmethod
@@ -167,7 +170,7 @@ class Engine:
             await self.forget(conversation_id)
             return failure_reply()
         messages = await self._crisis_kept(conversation_id, [_bot_message(m) for m in output.messages])
-        messages = tuple(messages)
+        messages = tuple(context.with_only_english(messages, parse, self._only_english))
         also = self._also(parse, intent)
         if also and messages and f"/{also}" in {b.payload for m in messages for b in m.buttons}:
             also = None  # already offered ("I'm in danger now" after every concern answer)
@@ -218,6 +221,8 @@ class Engine:
     ) -> Dict[str, Any]:
         """The message read in the conversation's context (a typed one), and the engine's part of the
         conversation's memory set before Rasa answers it (bot/engine/context.py)."""
+        if not pressed:
+            parse = context.own_trouble(parse, text)
         tracker = await self.tracker_store.retrieve(conversation_id)
         if tracker is None:
             return parse  # a new conversation: every slot starts at its default, and there is no context yet
