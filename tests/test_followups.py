@@ -272,9 +272,10 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 # Natural questions the model still misreads (issue 13 is open): each must fail until it is fixed, then this list
 # shrinks (strict). Measured 2026-12-01: 60 of 72 cases answered with the right follow-up; 2026-12-02, with more
 # follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; later that day, with the
-# follow-ups of nlu/followups/next.yml, more phrasings and the scaled classifier (config.yml): MEASURED.
+# follow-ups of nlu/followups/next.yml, more phrasings and the scaled classifier (config.yml): 85 of 88. "Who are
+# ceop and what do they even do" reads as what happens at Childline, getting him to "get rid of the pic I sent" as
+# the first worry (sent_nude_worried), and "I'd send one if I actually loved him" as the request (asked_for_nudes).
 MISREAD = {
-    "ask_keep_secret-after-unknown_discord",
     "ask_what_is_ceop-after-unknown_roblox",
     "ask_make_them_delete-after-sent_regret",
     "ask_pressure_love-after-asked_boyfriend",
