@@ -445,3 +445,19 @@ def test_no_core_dumps_in_a_process_that_asks_for_none():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["(0,", "0)", "0"], out  # PR_GET_DUMPABLE answers 0
+
+
+@pytest.mark.slow  # loads the model in a fresh process
+def test_an_engine_loaded_by_code_of_its_own_logs_no_typed_word():
+    """Code that uses the engine without the `signpost` commands (a script, a notebook) still logs no message text:
+    Rasa's structlog prints every parse, with the text, until logging is set up, and `Engine.load` sets it up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio; from bot.engine import Engine; e = Engine.load(); "
+        "asyncio.run(e.reply('c', 'zqxcanary keeps asking for pics on snap'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "zqxcanary" not in done.stdout + done.stderr

@@ -90,9 +90,12 @@ class Engine:
 
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
-        """Load the trained model (the newest under models/ unless a path is given) once."""
+        """Load the trained model (the newest under models/ unless a path is given) once. Logging is set up first
+        (bot/privacy.py), so that code using the engine without the `signpost` commands logs no message text."""
         from bot.model_files import latest_model
+        from bot.privacy import configure_logging
 
+        configure_logging()
         path = model_path or latest_model()
         agent = Agent.load(str(path))
         agent.tracker_store = RedactingTrackerStore(agent.domain, **store_options)

@@ -17,6 +17,7 @@ same numbers (tests/test_training_speedups.py). These overrides of Rasa's privat
 """
 
 import re
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -32,6 +33,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, spmatrix, vstack
+from sklearn.exceptions import ConvergenceWarning
 
 from bot.settings import speedups
 
@@ -95,6 +97,13 @@ class SentenceLogisticRegression(LogisticRegressionClassifier):
     def __init__(self, config: Dict[str, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
         self.clf.set_params(C=self.config["C"])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        # The fit stops at `max_iter` steps on purpose (config.yml says why), so scikit-learn's warning that it
+        # has not converged says nothing a maintainer should act on.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            return super().train(training_data)
 
     def persist(self) -> None:
         """The fitted numbers as plain arrays (``ARRAYS``) instead of Rasa's skops file: importing skops takes
