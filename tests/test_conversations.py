@@ -77,6 +77,8 @@ async def test_conversation_turns_pass_at_least_the_guarded_rate(engine, path):
     turns = [(name, user, answer, problems) for name, results in played for user, answer, problems in results]
     failed = [t for t in turns if t[3]]
     rate = 1 - len(failed) / len(turns)
+    # The held-out set's misses stay unread (tests/data/README.md): only the development set's are shown.
     report = "\n".join(f"[{name}] {user!r}: {'; '.join(problems)}" for name, user, _, problems in failed)
+    report = report if path == DEV else f"{len(failed)} turns failed (held out: not shown)"
     print(f"\n{path.name} turns passed: {len(turns) - len(failed)} of {len(turns)} ({rate:.3f})\n{report}")
     assert rate >= PASS_RATE[path], report
