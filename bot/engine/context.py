@@ -80,9 +80,8 @@ ABOUT_THE_BOT = re.compile(r"\b(?:this|here|you|u|chat|bot|signpost|saved?|store
 LANGUAGE_PATTERN = "lang_"
 MAX_BUBBLES = 3  # issue 13: at most three bubbles in a turn
 # "I already sent him one" is money to a blackmailer (ask_already_paid: don't pay more) and a picture to someone
-# asking for them (ask_already_sent: you can still say no): each is read as the one that fits the conversation.
-SENT_OR_PAID = {"ask_already_paid": True, "ask_already_sent": False}  # True: the one for a blackmail conversation
-SENT_OR_PAID_OTHER = {"ask_already_paid": "ask_already_sent", "ask_already_sent": "ask_already_paid"}
+# asking for them (ask_already_sent: you can still say no): either is read as the one that fits the conversation.
+ALREADY_PAID, ALREADY_SENT = "ask_already_paid", "ask_already_sent"
 OTHER_APP = "other"  # the `platform` slot's value for an app with no steps of its own (responses/domain.yml)
 
 
@@ -122,8 +121,10 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
         return _read_as(parse, "ask_report_anonymous")
     if intent == "nlu_fallback" and any(e.get("entity") == "platform" for e in parse.get("entities") or []):
         return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
-    if intent in SENT_OR_PAID and SENT_OR_PAID[intent] != (tracker.get_slot("concern") == "sextortion"):
-        return _read_as(parse, SENT_OR_PAID_OTHER[intent])
+    if intent in (ALREADY_PAID, ALREADY_SENT):
+        fitting = ALREADY_PAID if tracker.get_slot("concern") == "sextortion" else ALREADY_SENT
+        if intent != fitting:
+            return _read_as(parse, fitting)
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
