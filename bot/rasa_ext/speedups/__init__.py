@@ -1,13 +1,14 @@
 """Every patch of Rasa's internals the engine makes for speed, in one place, installed by one call: `install(agent)`.
 
 Each is listed in README.md beside this file, with why and how it is checked. `SIGNPOST_SPEEDUPS=0`
-(`bot.settings.speedups`) leaves them all out: stock Rasa (its dask graph runner, no prediction cache, its own
-`Domain.is_empty`, the classifier's own feature code), with the same answers, only slower.
+(`bot.settings.speedups`) leaves them all out: stock Rasa (its dask graph runner, no prediction cache, RulePolicy's
+own rule search, its own `Domain.is_empty`, the classifier's own feature code), with the same answers, only
+slower.
 """
 
 from typing import Any, Optional
 
-from bot.rasa_ext.speedups import domain, featurizer, graph_runner, prediction_cache
+from bot.rasa_ext.speedups import domain, featurizer, graph_runner, prediction_cache, rule_index
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache
 from bot.settings import speedups as enabled
 
@@ -22,4 +23,5 @@ def install(agent: Any) -> Optional[PredictionCache]:
     graph_runner.install(agent)
     domain.install(agent)
     featurizer.install(agent)
+    rule_index.install(agent)
     return prediction_cache.install(agent)
