@@ -8,7 +8,7 @@ slower.
 
 from typing import Any, Optional
 
-from bot.rasa_ext.speedups import domain, featurizer, graph_runner, prediction_cache, rule_index
+from bot.rasa_ext.speedups import domain, featurizer, graph_runner, log_copies, prediction_cache, rule_index
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache
 from bot.settings import speedups as enabled
 
@@ -24,4 +24,5 @@ def install(agent: Any) -> Optional[PredictionCache]:
     domain.install(agent)
     featurizer.install(agent)
     rule_index.install(agent)
+    log_copies.install()
     return prediction_cache.install(agent)

@@ -14,6 +14,7 @@ key with `max`, so the first of equally long keys wins): it filters the same set
 lookup in place of `_is_rule_applicable`. Checked by tests/test_rule_index.py.
 """
 
+from types import MethodType
 from typing import Any, Callable, Dict, FrozenSet, Hashable, List, Optional, Tuple
 
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
@@ -41,7 +42,8 @@ class RuleIndex:
 
     def __init__(self, policy: RulePolicy, pairs: Tuple[Pair, ...], size: int = 50_000) -> None:
         self.policy = policy
-        self.stock: Callable[[Dict[str, str], List[State]], set] = policy._get_possible_keys
+        # Rasa's own method, whatever the instance has in its place now
+        self.stock: Callable[[Dict[str, str], List[State]], set] = MethodType(type(policy)._get_possible_keys, policy)
         self._pairs = pairs
         self.size = size
         self._lookups = {
