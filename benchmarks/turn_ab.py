@@ -44,7 +44,11 @@ def _log_copies(engine: Any, on: bool) -> None:
         importlib.import_module(name).copy = log_copies.DebugCopies() if on else copy
 
 
-SWITCHES: Dict[str, Switch] = {"rule_index": _rule_index, "log_copies": _log_copies}
+def _key_cut(engine: Any, on: bool) -> None:
+    """(Each side's own prediction cache is set up by `Side`.)"""
+
+
+SWITCHES: Dict[str, Switch] = {"rule_index": _rule_index, "log_copies": _log_copies, "key_cut": _key_cut}
 
 
 class Side:
@@ -55,7 +59,9 @@ class Side:
         from bot.rasa_ext.speedups import PredictionCache, rule_index
 
         self.engine, self.name, self.off = engine, name, off
-        self.predictions = PredictionCache(engine.predictions._predict) if engine.predictions else None
+        cache = engine.predictions
+        longest = cache.longest if cache and "key_cut" not in off else None
+        self.predictions = PredictionCache(cache._predict, longest=longest) if cache else None
         self.indexes = [rule_index.RuleIndex(i.policy, i._pairs) for i in rule_index.install(engine.agent)]
         self.wall: List[float] = []
         self.cpu: List[float] = []

@@ -133,7 +133,9 @@ def test_the_cache_is_bounded_and_hands_out_fresh_events(monkeypatch):
         predicted.append(tracker.intent)
         return Prediction(Event())
 
-    monkeypatch.setattr("bot.rasa_ext.speedups.prediction_cache.dialogue_key", lambda tracker: (tracker.intent,))
+    monkeypatch.setattr(
+        "bot.rasa_ext.speedups.prediction_cache.dialogue_key", lambda tracker, longest=None: (tracker.intent,)
+    )
     cache = PredictionCache(predict, size=2)
     first = cache(Tracker("a"))
     again = cache(Tracker("a"))
@@ -146,3 +148,31 @@ def test_the_cache_is_bounded_and_hands_out_fresh_events(monkeypatch):
     assert predicted == ["a", "b", "c", "a"], "the least recently used was dropped"
     with pytest.raises(ValueError):
         PredictionCache(predict, size=0)
+
+
+async def _answers_with_cut(engine, conversations, longest):
+    """The conversations' answers with a fresh cache whose key is cut at `longest` states."""
+    processor = engine.agent.processor
+    cache = engine.predictions
+    processor._predict_next_with_tracker = PredictionCache(cache._predict, longest=longest)
+    try:
+        return [await play(engine, turns) for turns in conversations], processor._predict_next_with_tracker
+    finally:
+        processor._predict_next_with_tracker = cache
+
+
+@needs_the_cache
+async def test_the_key_cut_at_the_longest_rule_changes_no_answer(engine):
+    """The key reads only as many states back as the longest rule has (`longest`); a cut too short is caught."""
+    rng = random.Random(77)
+    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
+    conversations = [random_conversation(rng, intents) for _ in range(150)]
+    longest = engine.predictions.longest
+    assert longest and longest >= 2
+    whole, whole_cache = await _answers_with_cut(engine, conversations, None)
+    cut, cache = await _answers_with_cut(engine, conversations, longest)
+    assert cut == whole and cache.hits > whole_cache.hits, "the cut key is shared more"
+    # (Random conversations rarely meet the few longest rules, whose last action is what a shorter rule predicts
+    # too; a cut at one state misses the action before the message, and changes answers.)
+    too_short, _ = await _answers_with_cut(engine, conversations, 1)
+    assert too_short != whole

@@ -9,6 +9,9 @@ depends only on
 - whether this is the first message of the conversation,
 - the active loop and the values of the slots that influence the conversation (`crisis`, `under_way`, `answered`
   in responses/domain.yml, whether Rasa's slot mappings or the engine set them).
+and a rule compares only as many of the latest dialogue states (one per action) as it has, four at most in
+today's rules, so a window of more actions is cut there (what lasts from before it kept). Bot messages and slots
+that don't influence the conversation are in no dialogue state and are left out.
 `dialogue_key` is exactly that, and holds no text and no entity values. A rule that applies wins over
 MemoizationPolicy's stories at full confidence (RulePolicy has the higher priority), so a prediction RulePolicy made
 at full confidence depends on the key alone and is remembered. Everything else (a core fallback, a story's
@@ -36,6 +39,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.rasa_ext.speedups.rule_index import longest_rule
 from bot.rasa_ext.tracker_store import safe_slot_value
 
 Key = Tuple[Hashable, ...]
@@ -66,23 +70,43 @@ def _event_key(event: Event, tracker: DialogueStateTracker) -> Optional[Tuple[Ha
     return None
 
 
-def dialogue_key(tracker: DialogueStateTracker) -> Optional[Key]:
-    """The text-free state the next rule prediction depends on, or None if it can't be used as a cache key."""
+# Parts of the key that no dialogue state reads: a bot message, a slot that doesn't influence the conversation.
+_UNREAD = {("BotUttered",), ("slot",)}
+
+
+def dialogue_key(tracker: DialogueStateTracker, longest: Optional[int] = None) -> Optional[Key]:
+    """The text-free state the next rule prediction depends on, or None if it can't be used as a cache key.
+
+    `longest`: the most dialogue states a rule has (rule_index.longest_rule). A rule compares its states with the
+    conversation's latest ones, one state per action (and one for now), and no further back: with at least that
+    many actions in the session, the window starts at the action that begins the oldest of those states, and what
+    lasts from before it (slots, loops, the user message if it came earlier) is kept as before."""
     latest = tracker.latest_message
     if tracker.followup_action or latest is None or not latest.intent_name:
         return None
     parts: List[Tuple[Hashable, ...]] = []
     users: List[int] = []
+    actions: List[int] = []  # the actions of the latest session
     for event in tracker.events:
         part = _event_key(event, tracker)
         if part is None:
             return None
-        if part[0] == "user":
+        kind = part[0]
+        if kind == "user":
             users.append(len(parts))
+        elif kind == "action":
+            actions.append(len(parts))
+        elif kind == "SessionStarted":
+            actions = []
+        elif kind == "loop":
+            longest = None  # a loop's actions can undo earlier ones (Rasa's applied_events): states aren't actions
         parts.append(part)
     if not users:
         return None
     start = users[-2] + 1 if len(users) > 1 else 0
+    first = start == 0
+    if longest and len(actions) >= longest and actions[-longest] > start:
+        start, first = actions[-longest], None
     # Before the window only what lasts matters: loops, and the value each slot that influences the conversation
     # has when the window starts (its latest SlotSet since the session started; a rule reads slot values, not
     # how often they were set, and a session start puts every slot back to its initial value).
@@ -95,8 +119,10 @@ def dialogue_key(tracker: DialogueStateTracker) -> Optional[Key]:
             slots[part[1]] = part
         elif part[0] == "SessionStarted":
             slots.clear()
-    lasting = (tuple(loops), tuple(sorted(slots.values(), key=lambda p: p[1])))
-    return (start == 0, lasting, tuple(parts[start:]))
+    # The user message every state of a cut window reads, if it came before the window, and how it is featurized.
+    user = tuple(p for p in parts[users[-1] : start] if p[0] in ("user", "featurization"))
+    lasting = (tuple(loops), tuple(sorted(slots.values(), key=lambda p: p[1])), user)
+    return (first, lasting, tuple(p for p in parts[start:] if p not in _UNREAD))
 
 
 def _fresh(prediction: PolicyPrediction) -> PolicyPrediction:
@@ -115,11 +141,17 @@ def _fresh(prediction: PolicyPrediction) -> PolicyPrediction:
 class PredictionCache:
     """Wraps a Rasa processor's `_predict_next_with_tracker` with a bounded, least-recently-used memory."""
 
-    def __init__(self, predict: Callable[[DialogueStateTracker], PolicyPrediction], size: int = 4096) -> None:
+    def __init__(
+        self,
+        predict: Callable[[DialogueStateTracker], PolicyPrediction],
+        size: int = 4096,
+        longest: Optional[int] = None,
+    ) -> None:
         if size < 1:
             raise ValueError("size must be positive")
         self._predict = predict
         self.size = size
+        self.longest = longest  # the most states a rule has (`dialogue_key`); None: the whole window
         self._predictions: "OrderedDict[Key, PolicyPrediction]" = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -129,7 +161,7 @@ class PredictionCache:
 
     def __call__(self, tracker: DialogueStateTracker) -> PolicyPrediction:
         """The prediction for this tracker: remembered, or Rasa's (remembered if a rule made it)."""
-        key = dialogue_key(tracker)
+        key = dialogue_key(tracker, self.longest)
         if key is not None:
             prediction = self._predictions.get(key)
             if prediction is not None:
@@ -158,5 +190,6 @@ def install(agent: Any) -> PredictionCache:
     `_predict_next_with_tracker` on the instance); a second call on the same agent returns the cache it has."""
     predict = agent.processor._predict_next_with_tracker
     if not isinstance(predict, PredictionCache):
-        agent.processor._predict_next_with_tracker = predict = PredictionCache(predict)
+        predict = PredictionCache(predict, longest=longest_rule(agent))
+        agent.processor._predict_next_with_tracker = predict
     return predict

@@ -91,6 +91,16 @@ def rule_policies(agent: Any) -> List[RulePolicy]:
     return [node._component for node in nodes.values() if isinstance(node._component, RulePolicy)]
 
 
+def longest_rule(agent: Any) -> Optional[int]:
+    """The most dialogue states any rule of the agent's RulePolicy has; None without exactly one RulePolicy."""
+    policies = rule_policies(agent)
+    if len(policies) != 1:
+        return None
+    (policy,) = policies
+    lookups = (policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
+    return max((len(policy._rule_key_to_state(key)) for lookup in lookups for key in lookup), default=None)
+
+
 def install(agent: Any) -> List[RuleIndex]:
     """Each RulePolicy of the agent's graph finds its applicable rules through a `RuleIndex` (the instance's
     `_get_possible_keys` replaced; a second call changes nothing). Returns the indexes."""
