@@ -35,13 +35,9 @@ def _rule_index(engine: Any, on: bool) -> None:
 
 
 def _log_copies(engine: Any, on: bool) -> None:
-    import copy
-    import importlib
-
     from bot.rasa_ext.speedups import log_copies
 
-    for name in log_copies.MODULES:
-        importlib.import_module(name).copy = log_copies.DebugCopies() if on else copy
+    log_copies.install() if on else log_copies.uninstall()
 
 
 def _key_cut(engine: Any, on: bool) -> None:

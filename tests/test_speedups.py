@@ -1,5 +1,7 @@
 """With SIGNPOST_SPEEDUPS=0 the engine is stock Rasa (bot/rasa_ext/speedups/README.md) and answers exactly the same."""
 
+import copy
+import importlib
 import json
 import uuid
 from pathlib import Path
@@ -9,6 +11,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
 
+from bot.rasa_ext.speedups import log_copies, rule_index
 from bot.settings import speedups
 
 CONVERSATIONS = [
@@ -80,7 +83,7 @@ async def _answers(engine):
 
 
 @pytest.mark.slow  # loads a second engine, on stock Rasa
-async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine, monkeypatch):
+async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine, monkeypatch, request):
     from bot.engine import Engine
 
     with_speedups = await _answers(engine)
@@ -88,12 +91,16 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
     readings = await _readings(engine, texts)
     monkeypatch.setenv("SIGNPOST_SPEEDUPS", "0")
     stock = Engine.load()
+    request.addfinalizer(log_copies.install)  # back for the engine with its speed-ups
     # Really stock: Rasa's dask runner, no prediction cache, Rasa's own Domain.is_empty.
     assert isinstance(stock.agent.processor.graph_runner, DaskGraphRunner)
     assert stock.predictions is None
     assert "is_empty" not in vars(stock.agent.domain) and stock.agent.domain.is_empty() is Domain.is_empty(
         stock.agent.domain
     )
+    # RulePolicy's own rule search, Rasa's debug-log copies.
+    assert not any("_get_possible_keys" in vars(p) for p in rule_index.rule_policies(stock.agent))
+    assert all(importlib.import_module(name).copy is copy for name in log_copies.MODULES)
     assert await _answers(stock) == with_speedups
     # Every message of every evaluation set, long ones read sentence by sentence, read the same by stock Rasa.
     stock_readings = await _readings(stock, texts)

@@ -19,6 +19,7 @@ def install(agent: Any) -> Optional[PredictionCache]:
     """Install every speed-up on a loaded agent (nothing when `SIGNPOST_SPEEDUPS=0`); returns the prediction cache,
     or None. Safe to call twice on one agent: a second engine on it shares what the first installed."""
     if not enabled():
+        log_copies.uninstall()  # the one patch of a whole module, perhaps made by an earlier engine in this process
         return None
     graph_runner.install(agent)
     domain.install(agent)

@@ -5,7 +5,8 @@ Rasa's processor deep-copies every action's events (and its policies their dialo
 drops every debug event: about a tenth of a turn. In these modules every use of the `copy` module is such a debug
 argument (`install` reads their source to make sure, and leaves a module alone otherwise), so their module-level
 `copy` is swapped for `DebugCopies`: its `deepcopy` hands the value back as it is while structlog drops debug
-events, and copies as Rasa does when debug events are written (or with `SIGNPOST_SPEEDUPS=0`).
+events, and copies as Rasa does when debug events are written. The swap is for the whole process, so an engine
+loaded with `SIGNPOST_SPEEDUPS=0` puts Rasa's `copy` back (`uninstall`).
 Checked by tests/test_speedups.py.
 """
 
@@ -19,14 +20,12 @@ from typing import Any, List, Optional
 import structlog
 from structlog._native import _nop
 
-from bot.settings import speedups
-
 MODULES = ("rasa.core.processor", "rasa.core.policies.memoization", "rasa.core.policies.rule_policy")
 
 
 def debug_dropped() -> bool:
     """Whether structlog's configured logger drops debug events (Signpost's logging always does)."""
-    return getattr(structlog.get_config().get("wrapper_class"), "debug", None) is _nop and speedups()
+    return getattr(structlog.get_config().get("wrapper_class"), "debug", None) is _nop
 
 
 class DebugCopies:
@@ -69,3 +68,11 @@ def install() -> List[str]:
             module.copy = DebugCopies()
             done.append(name)
     return done
+
+
+def uninstall() -> None:
+    """Rasa's own `copy` module back in every module that has `DebugCopies`."""
+    for name in MODULES:
+        module = importlib.import_module(name)
+        if isinstance(getattr(module, "copy", None), DebugCopies):
+            module.copy = copy
