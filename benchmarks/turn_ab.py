@@ -40,11 +40,23 @@ def _log_copies(engine: Any, on: bool) -> None:
     log_copies.install() if on else log_copies.uninstall()
 
 
+def _response_tracker(engine: Any, on: bool) -> None:
+    from bot.rasa_ext.speedups import response_tracker
+
+    run = response_tracker.install(engine.agent)
+    engine.agent.processor._run_action = run if on else run.stock
+
+
 def _key_cut(engine: Any, on: bool) -> None:
     """(Each side's own prediction cache is set up by `Side`.)"""
 
 
-SWITCHES: Dict[str, Switch] = {"rule_index": _rule_index, "log_copies": _log_copies, "key_cut": _key_cut}
+SWITCHES: Dict[str, Switch] = {
+    "rule_index": _rule_index,
+    "log_copies": _log_copies,
+    "key_cut": _key_cut,
+    "response_tracker": _response_tracker,
+}
 
 
 class Side:

@@ -2,13 +2,21 @@
 
 Each is listed in README.md beside this file, with why and how it is checked. `SIGNPOST_SPEEDUPS=0`
 (`bot.settings.speedups`) leaves them all out: stock Rasa (its dask graph runner, no prediction cache, RulePolicy's
-own rule search, its own `Domain.is_empty`, the classifier's own feature code), with the same answers, only
-slower.
+own rule search, a tracker copy for every action, its own `Domain.is_empty`, the classifier's own feature code),
+with the same answers, only slower.
 """
 
 from typing import Any, Optional
 
-from bot.rasa_ext.speedups import domain, featurizer, graph_runner, log_copies, prediction_cache, rule_index
+from bot.rasa_ext.speedups import (
+    domain,
+    featurizer,
+    graph_runner,
+    log_copies,
+    prediction_cache,
+    response_tracker,
+    rule_index,
+)
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache
 from bot.settings import speedups as enabled
 
@@ -26,4 +34,5 @@ def install(agent: Any) -> Optional[PredictionCache]:
     featurizer.install(agent)
     rule_index.install(agent)
     log_copies.install()
+    response_tracker.install(agent)
     return prediction_cache.install(agent)
