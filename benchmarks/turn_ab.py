@@ -48,7 +48,8 @@ def _response_tracker(engine: Any, on: bool) -> None:
 
 
 def _key_cut(engine: Any, on: bool) -> None:
-    """(Each side's own prediction cache is set up by `Side`.)"""
+    """Nothing to switch here: each side's own prediction cache is set up by `Side` (the key's cut, and whether a
+    miss runs RulePolicy first)."""
 
 
 SWITCHES: Dict[str, Switch] = {
@@ -56,6 +57,7 @@ SWITCHES: Dict[str, Switch] = {
     "log_copies": _log_copies,
     "key_cut": _key_cut,
     "response_tracker": _response_tracker,
+    "rules_first": _key_cut,
 }
 
 
@@ -69,7 +71,10 @@ class Side:
         self.engine, self.name, self.off = engine, name, off
         cache = engine.predictions
         longest = cache.longest if cache and "key_cut" not in off else None
-        self.predictions = PredictionCache(cache._predict, longest=longest) if cache else None
+        predict = cache._predict if cache else None
+        if "rules_first" in off:
+            predict = getattr(predict, "stock", predict)  # Rasa's whole ensemble on a miss
+        self.predictions = PredictionCache(predict, longest=longest) if cache else None
         self.indexes = [rule_index.RuleIndex(i.policy, i._pairs) for i in rule_index.install(engine.agent)]
         self.wall: List[float] = []
         self.cpu: List[float] = []

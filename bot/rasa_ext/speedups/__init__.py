@@ -16,6 +16,7 @@ from bot.rasa_ext.speedups import (
     prediction_cache,
     response_tracker,
     rule_index,
+    rules_first,
 )
 from bot.rasa_ext.speedups.prediction_cache import PredictionCache
 from bot.settings import speedups as enabled
@@ -35,4 +36,5 @@ def install(agent: Any) -> Optional[PredictionCache]:
     rule_index.install(agent)
     log_copies.install()
     response_tracker.install(agent)
+    rules_first.install(agent)  # under the prediction cache: what a miss runs
     return prediction_cache.install(agent)
