@@ -3,14 +3,17 @@
 import copy
 import importlib
 import json
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 from rasa.core.channels.channel import UserMessage
+from rasa.core.nlg import interpolator
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
 
+from bot.rasa_ext.speedups import install as speedups_install
 from bot.rasa_ext.speedups import log_copies, rule_index
 from bot.settings import speedups
 
@@ -91,7 +94,7 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
     readings = await _readings(engine, texts)
     monkeypatch.setenv("SIGNPOST_SPEEDUPS", "0")
     stock = Engine.load()
-    request.addfinalizer(log_copies.install)  # back for the engine with its speed-ups
+    request.addfinalizer(lambda: speedups_install(engine.agent))  # back for the engine with its speed-ups
     # Really stock: Rasa's dask runner, no prediction cache, Rasa's own Domain.is_empty.
     assert isinstance(stock.agent.processor.graph_runner, DaskGraphRunner)
     assert stock.predictions is None
@@ -101,6 +104,7 @@ async def test_stock_rasa_answers_exactly_as_the_engine_with_its_speedups(engine
     # RulePolicy's own rule search, Rasa's debug-log copies.
     assert not any("_get_possible_keys" in vars(p) for p in rule_index.rule_policies(stock.agent))
     assert all(importlib.import_module(name).copy is copy for name in log_copies.MODULES)
+    assert interpolator.re is re and "_random_response_for" not in vars(stock.agent.nlg)
     assert await _answers(stock) == with_speedups
     # Every message of every evaluation set, long ones read sentence by sentence, read the same by stock Rasa.
     stock_readings = await _readings(stock, texts)
