@@ -47,6 +47,17 @@ def _response_tracker(engine: Any, on: bool) -> None:
     engine.agent.processor._run_action = run if on else run.stock
 
 
+def _nlg_templates(engine: Any, on: bool) -> None:
+    from bot.rasa_ext.speedups import nlg_templates
+
+    choice = nlg_templates.install(engine.agent)
+    if on:
+        engine.agent.nlg._random_response_for = choice
+    else:
+        nlg_templates.uninstall()
+        vars(engine.agent.nlg).pop("_random_response_for", None)
+
+
 def _key_cut(engine: Any, on: bool) -> None:
     """Nothing to switch here: each side's own prediction cache is set up by `Side` (the key's cut, and whether a
     miss runs RulePolicy first)."""
@@ -58,6 +69,7 @@ SWITCHES: Dict[str, Switch] = {
     "key_cut": _key_cut,
     "response_tracker": _response_tracker,
     "rules_first": _key_cut,
+    "nlg_templates": _nlg_templates,
 }
 
 
