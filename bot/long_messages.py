@@ -67,6 +67,10 @@ ALSO_CONFIDENCE = 0.7
 # or any specific concern against a general answer) is answered first, the pooled one offered (``serious_sentence``).
 # None: off. Measured on the real and written sets (benchmarks/README.md): 0.5 let misread sentences take over.
 SERIOUS_SENTENCE_CONFIDENCE: Optional[float] = 0.8
+# ... and a threat (sextortion) at this lower one: the threat is the one clause that matters most in a story of being
+# asked or of sending, and one sentence of it is rarely read above 0.8. Measured 0.5, 0.6 and 0.65 (the same on every
+# set): the real dev set +2 rows, safety +1, the written sets unchanged.
+THREAT_SENTENCE_CONFIDENCE = 0.6
 
 # Concerns in order of seriousness, most serious first. An intent ranks as its concern (bot/concerns.py: the
 # follow-up questions ask_* as the concern they come from); abuse_disclosure, friend_abused and friend_at_risk
@@ -259,20 +263,25 @@ def combine(whole: Reading, sentences: Sequence[Reading]) -> Choice:
 
 def serious_sentence(concern: str, sentences: Sequence[Reading]) -> Optional[int]:
     """The sentence to answer instead of the pooled ``concern``: the most serious specific, non-crisis concern read
-    with SERIOUS_SENTENCE_CONFIDENCE that ranks above it ("now she says she'll post it unless I pay" at the end of a
-    story of being asked), or None. A crisis answer is never replaced; the model's crisis guesses stay in the pool."""
+    with SERIOUS_SENTENCE_CONFIDENCE (a threat: THREAT_SENTENCE_CONFIDENCE) that ranks above it ("now she says
+    she'll post it unless I pay" at the end of a story of being asked), or None. A crisis answer is never replaced;
+    the model's crisis guesses stay in the pool."""
     if SERIOUS_SENTENCE_CONFIDENCE is None or concern in CRISIS:
         return None
     rank = min(seriousness(concern), GENERAL_RANK)
     found = [
         (seriousness(r.intent), -r.confidence, i)
         for i, r in enumerate(sentences)
-        if not r.safety
-        and not r.crisis
-        and seriousness(r.intent) < rank
-        and r.confidence >= SERIOUS_SENTENCE_CONFIDENCE
+        if not r.safety and not r.crisis and seriousness(r.intent) < rank and r.confidence >= _serious_bar(r.intent)
     ]
     return min(found)[2] if found else None
+
+
+def _serious_bar(intent: str) -> float:
+    """The confidence a sentence's reading needs to be answered first (``serious_sentence``)."""
+    if concern_of(intent) == "sextortion":
+        return THREAT_SENTENCE_CONFIDENCE
+    return SERIOUS_SENTENCE_CONFIDENCE or 1.0
 
 
 def _also(first: Reading, whole: Reading, sentences: Sequence[Reading]) -> Optional[str]:

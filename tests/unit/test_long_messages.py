@@ -97,6 +97,7 @@ def R(intent, confidence, safety=False):
 
 def test_the_pooled_reading_answers_and_a_more_serious_sentence_under_the_bar_is_offered(monkeypatch):
     monkeypatch.setattr(lm, "SERIOUS_SENTENCE_CONFIDENCE", 0.9)  # above ALSO_CONFIDENCE, so there is room between
+    monkeypatch.setattr(lm, "THREAT_SENTENCE_CONFIDENCE", 0.9)
     whole = R("sent_nude_worried", 0.9)
     sentences = [R("sent_nude_worried", 0.8), R("sextortion", 0.85), R("help", 0.9)]
     assert combine(whole, sentences) == lm.Choice(-1, "sent_nude_worried", also="sextortion")
@@ -128,9 +129,21 @@ def test_a_specific_sentence_outranks_a_general_reading_but_a_general_sentence_n
     )
 
 
+def test_a_threat_needs_less_confidence_than_another_serious_sentence():
+    # "when I said no she threatened to post the one she had": one clause of a story read whole as being asked.
+    whole = R("asked_for_nudes", 1.0)
+    bar = lm.THREAT_SENTENCE_CONFIDENCE
+    assert bar < lm.SERIOUS_SENTENCE_CONFIDENCE
+    assert combine(whole, [R("asked_for_nudes", 0.9), R("sextortion", bar)]) == lm.Choice(
+        1, "sextortion", also="asked_for_nudes", confidence=bar
+    )
+    assert combine(whole, [R("asked_for_nudes", 0.9), R("image_shared", bar)]).intent == "asked_for_nudes"
+
+
 def test_an_unsure_or_equally_serious_sentence_does_not_take_over():
     whole = R("asked_for_nudes", 1.0)
-    assert combine(whole, [R("sextortion", lm.SERIOUS_SENTENCE_CONFIDENCE - 0.01)]).intent == "asked_for_nudes"
+    assert combine(whole, [R("sextortion", lm.THREAT_SENTENCE_CONFIDENCE - 0.01)]).intent == "asked_for_nudes"
+    assert combine(whole, [R("image_shared", lm.SERIOUS_SENTENCE_CONFIDENCE - 0.01)]).intent == "asked_for_nudes"
     assert combine(whole, [R("unknown_contact", 0.99), R("received_nude", 0.99)]).intent == "asked_for_nudes"
 
 
