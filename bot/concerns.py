@@ -108,6 +108,7 @@ OTHER_INTENTS = {
     "ask_what_is_shout": "talk_to_someone",
     "ask_find_me": "unknown_contact",
     "ask_is_it_abuse": "talk_to_someone",
+    "ask_want_to_send": "asked_for_nudes",
 }
 
 PLATFORMS = (

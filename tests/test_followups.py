@@ -185,6 +185,8 @@ CASES = [
     Case("ask_find_me", SEXTORTION_MONEY, "could he find my house from stuff ive posted"),
     Case("ask_is_it_abuse", FRIEND_OLDER_GUY, "is what that guy is doing to her abuse then"),
     Case("ask_is_it_abuse", ASKED_BOYFRIEND, "can it count as abuse when its your own boyfriend"),
+    Case("ask_want_to_send", ASKED_BOYFRIEND, "tbh no one is forcing me, i sort of want to send him something"),
+    Case("ask_want_to_send", ASKED_CLASSMATE, "what if i actually do want to send him a photo"),
 ]
 
 
@@ -293,10 +295,9 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 # follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; later that day, with the
 # follow-ups of nlu/followups/next.yml, more phrasings and the scaled classifier (config.yml): 85 of 88. "Who are
 # ceop and what do they even do" reads as what happens at Childline, getting him to "get rid of the pic I sent" as
-# the first worry (sent_nude_worried), and "I'd send one if I actually loved him" as the request (asked_for_nudes).
-MISREAD = {
-    "ask_pressure_love-after-asked_boyfriend",
-}
+# the first worry (sent_nude_worried), and "I'd send one if I actually loved him" as the request (asked_for_nudes);
+# 2026-12-02 (conv3), with more phrasings of those three and the follow-ups of nlu/followups/more.yml: all 110.
+MISREAD: set = set()
 
 
 def _cases():

@@ -63,6 +63,7 @@ ANSWERS_WHICH_APP = frozenset({"nlu_fallback", "crisis_detail"})
 WEAK_APP_ANSWER = frozenset({"affirm", "deny", "out_of_scope", "greet", "thanks"})
 WEAK_CONFIDENCE = 0.6
 SHORT_ANSWER_WORDS = 3
+APP_ANSWER_WORDS = 5  # "its called zepeto i think"; "he hasnt asked i just want to" is about something else
 # A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
 FALLBACK_CONFIDENCE = 0.25
 # The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
@@ -117,6 +118,13 @@ OUT_OF_SCOPE = "out_of_scope"
 # are other questions, read as the best other reading.
 FRIEND_ONLY = frozenset({"ask_friend_in_trouble"})
 FRIENDS_CONVERSATIONS = frozenset({"friend_worried", "friend_abused", "friend_at_risk"})
+# "Should I go" with no word of going, meeting or someone coming ("what if she shouts at me", read so for its "what
+# if she ...") is another question too.
+GOING = re.compile(
+    r"\b(?:go|going|goes|gone|went|meet\w*|come|coming|comes|came|turn\w* up|show\w* up|door|house|home|outside"
+    r"|car|pick\w*|get in|get off|let \w+ in|sneak\w*|leave|leaving|stay|run|wait\w*|bus|train|station|park|there)\b",
+    re.IGNORECASE,
+)
 
 
 def update(tracker: Any, intent: str, crisis_turns: int) -> None:
@@ -167,9 +175,11 @@ def _in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any
                 return _read_as(parse, follow_up)
     if tracker.get_slot("concern") in OFFLINE_ABUSE and intent in ONLINE_CONCERNS and not _online(parse, text):
         return _read_as(parse, OUT_OF_SCOPE)
+    if _names_app(parse) and len(text.split()) <= SHORT_ANSWER_WORDS and concern_for(intent) not in CRISIS:
+        return _read_as(parse, "inform_platform")  # "snap", "on insta": the app, whatever else it sounds like
     if tracker.get_slot("crisis") is True:
         return parse
-    if intent == "nlu_fallback" and any(e.get("entity") == "platform" for e in parse.get("entities") or []):
+    if intent == "nlu_fallback" and _names_app(parse):
         return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
     if intent in (ALREADY_PAID, ALREADY_SENT):
         fitting = ALREADY_PAID if tracker.get_slot("concern") == "sextortion" else ALREADY_SENT
@@ -178,10 +188,13 @@ def _in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
-        if intent in ANSWERS_WHICH_APP or _weak_short_answer(parse, intent, text):
+        if (intent in ANSWERS_WHICH_APP and len(text.split()) <= APP_ANSWER_WORDS) or _weak_short_answer(
+            parse, intent, text
+        ):
             return _read_as(parse, "inform_platform")
         return parse
-    if concern_for(intent) in CRISIS or intent in KEPT:
+    misplaced = _misplaced(intent, tracker, text)
+    if concern_for(intent) in CRISIS or (intent in KEPT and not misplaced):
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
         return _read_as(parse, "friend_worried")
@@ -189,13 +202,12 @@ def _in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any
     weights = {
         r["name"]: float(r["confidence"]) * (FOLLOW_UP_PRIOR if r["name"] in FOLLOW_UPS else 1.0) for r in ranking
     }
-    friends = tracker.get_slot("concern") in FRIENDS_CONVERSATIONS
-    weights = {name: weight for name, weight in weights.items() if friends or name not in FRIEND_ONLY}
+    weights = {name: weight for name, weight in weights.items() if not _misplaced(name, tracker, text)}
     total = sum(weights.values())
     if not total:
         return parse
     best = max(weights, key=weights.get)
-    misplaced = intent in FRIEND_ONLY and not friends  # then the best other reading, whatever it is
+    # a misplaced reading gives way to the best other reading, whatever it is
     if not misplaced and (best == intent or best not in FOLLOW_UPS or weights[best] / total < FALLBACK_CONFIDENCE):
         return parse
     # The classifier's own probability stays the reported confidence; only the choice is the context's.
@@ -275,9 +287,21 @@ def with_second_concern(
     return list(messages) + [steps]
 
 
+def _misplaced(intent: str, tracker: Any, text: str) -> bool:
+    """A reading that doesn't fit: a friend's follow-up outside a friend's conversation (FRIEND_ONLY), or "should I
+    go" with nothing about going or meeting in the message (GOING)."""
+    if intent in FRIEND_ONLY:
+        return tracker.get_slot("concern") not in FRIENDS_CONVERSATIONS
+    return intent == "should_i_go" and not GOING.search(text)
+
+
+def _names_app(parse: Dict[str, Any]) -> bool:
+    return any(e.get("entity") == "platform" for e in parse.get("entities") or [])
+
+
 def _online(parse: Dict[str, Any], text: str) -> bool:
     """Whether the message (read here, kept nowhere) names an app or anything online."""
-    return bool(ONLINE.search(text)) or any(e.get("entity") == "platform" for e in parse.get("entities") or [])
+    return bool(ONLINE.search(text)) or _names_app(parse)
 
 
 def _weak_short_answer(parse: Dict[str, Any], intent: str, text: str) -> bool:
