@@ -113,6 +113,20 @@ ONLINE = re.compile(
     re.IGNORECASE,
 )
 OUT_OF_SCOPE = "out_of_scope"
+# While a crisis is on, a message the model reads as one of the plain concerns ("i'm scared to tell mum" as wanting to
+# talk to someone) is still weighed as a follow-up: its answer gets the crisis reminder anyway. The crisis's own
+# follow-ups (safe now, playing it down, not wanting to call, details) and every crisis reading are kept as read.
+WEIGHED_IN_CRISIS = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope"}
+# In a crisis about someone coming or waiting, a message about going out to them, read as anything but a crisis or
+# the crisis's own follow-ups, is "should I go" (don't go, 999).
+MEETING = frozenset({"immediate_danger", "unknown_contact"})
+GOING_READINGS = (WEIGHED_IN_CRISIS | FOLLOW_UPS | {"nlu_fallback", "out_of_scope", "affirm"}) - {"should_i_go"}
+GOING_NOW = re.compile(
+    r"\b(?:go|going) (?:out|outside|down|and|to (?:him|her|them|meet|see)|with|there)\b|\bmeet\w*"
+    r"|\bcome (?:out|outside|down|over)\b|\bget in\b|\blet \w+ in\b|\b(?:open|answer) the door\b"
+    r"|\bsneak\w* out\b|\bleave the house\b",
+    re.IGNORECASE,
+)
 # A follow-up that only makes sense about a friend ("will my friend get in trouble if I tell"): outside a
 # conversation about a friend, "what if i go with my friend" or "should i tell a teacher or will i get in trouble"
 # are other questions, read as the best other reading.
@@ -175,9 +189,14 @@ def _in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any
                 return _read_as(parse, follow_up)
     if tracker.get_slot("concern") in OFFLINE_ABUSE and intent in ONLINE_CONCERNS and not _online(parse, text):
         return _read_as(parse, OUT_OF_SCOPE)
+    if tracker.get_slot("concern") == "abuse_disclosure" and intent == "self_harm":
+        return _read_as(parse, "crisis_detail")  # "it happened again last night": still a crisis, the abuse's
     if _names_app(parse) and len(text.split()) <= SHORT_ANSWER_WORDS and concern_for(intent) not in CRISIS:
         return _read_as(parse, "inform_platform")  # "snap", "on insta": the app, whatever else it sounds like
-    if tracker.get_slot("crisis") is True:
+    if tracker.get_slot("crisis") is True and tracker.get_slot("concern") in MEETING and intent in GOING_READINGS:
+        if GOING_NOW.search(text) and _confidence(parse) < WEAK_CONFIDENCE:
+            return _read_as(parse, "should_i_go")  # "he keeps texting me to come out": don't go, 999
+    if tracker.get_slot("crisis") is True and intent not in WEIGHED_IN_CRISIS:
         return parse
     if intent == "nlu_fallback" and _names_app(parse):
         return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
@@ -304,9 +323,14 @@ def _online(parse: Dict[str, Any], text: str) -> bool:
     return bool(ONLINE.search(text)) or _names_app(parse)
 
 
+def _confidence(parse: Dict[str, Any]) -> float:
+    return float((parse.get("intent") or {}).get("confidence") or 0.0)
+
+
 def _weak_short_answer(parse: Dict[str, Any], intent: str, text: str) -> bool:
-    confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
-    return intent in WEAK_APP_ANSWER and confidence < WEAK_CONFIDENCE and len(text.split()) <= SHORT_ANSWER_WORDS
+    return (
+        intent in WEAK_APP_ANSWER and _confidence(parse) < WEAK_CONFIDENCE and len(text.split()) <= SHORT_ANSWER_WORDS
+    )
 
 
 def _moving_on(intent: str) -> bool:
