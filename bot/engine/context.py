@@ -286,10 +286,12 @@ def with_crisis_reminder(
 
 
 def with_only_english(messages: List[BotMessage], parse: Dict[str, Any], note: BotMessage) -> List[BotMessage]:
-    """A crisis found in another language's words (the safety net's `lang_` patterns) is answered with 999 and
-    Childline first, then, in English, the note that the bot reads English, if the turn has room for it."""
+    """A crisis found in another language's words (the safety net's `lang_` patterns), or any answer to a message
+    the bot cannot read (the model's crisis reading of it, a follow-up in a crisis: `unreadable`), is followed, in
+    English, by the note that the bot reads English, if the turn has room for it."""
     pattern = (parse.get("safety") or {}).get("pattern") or ""
-    if not pattern.startswith(LANGUAGE_PATTERN) or len(messages) >= MAX_BUBBLES or note in messages:
+    unread = pattern.startswith(LANGUAGE_PATTERN) or parse.get("unreadable") is True
+    if not unread or len(messages) >= MAX_BUBBLES or note.text in {m.text for m in messages}:
         return list(messages)
     return list(messages) + [note]
 
