@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 import structlog
-from test_prediction_cache import random_conversation
+from test_prediction_cache import random_conversations
 
 from bot.rasa_ext.speedups import log_copies
 from bot.settings import speedups
@@ -49,11 +49,7 @@ def test_a_copy_is_made_whenever_debug_events_are_written():
 
 @pytest.mark.skipif(not speedups(), reason="SIGNPOST_SPEEDUPS=0: nothing installed")
 async def test_the_same_answers_with_and_without(engine):
-    import random
-
-    rng = random.Random(12)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    conversations = [random_conversation(rng, intents) for _ in range(60)]
+    conversations = random_conversations(engine, 60, 12)
     processor, cache = engine.agent.processor, engine.predictions
     processor._predict_next_with_tracker = cache.uncached  # every prediction through the policies' debug lines
 

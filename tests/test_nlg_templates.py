@@ -1,7 +1,6 @@
 """The response choice and placeholder rewrite worked out once (bot/rasa_ext/speedups/nlg_templates.py): the same
 variation from the same random state, the same filled responses, the same answers, no text held."""
 
-import random
 import re
 import uuid
 
@@ -10,7 +9,7 @@ import pytest
 from helpers import strings_in
 from rasa.core.nlg import interpolator
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
-from test_prediction_cache import CANARY, random_conversation
+from test_prediction_cache import CANARY, random_conversations
 
 from bot.rasa_ext.speedups import nlg_templates
 from bot.settings import speedups
@@ -83,9 +82,7 @@ def test_every_template_is_rewritten_as_by_re_and_only_templates_are_held(engine
 
 
 async def test_the_same_answers_with_and_without(engine, choice, conversation_id):
-    rng = random.Random(51)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    conversations = [random_conversation(rng, intents) for _ in range(60)]
+    conversations = random_conversations(engine, 60, 51)
     nlg = engine.agent.nlg
 
     async def answers():

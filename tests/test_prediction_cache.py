@@ -44,6 +44,13 @@ def random_conversation(rng, intents):
     return turns
 
 
+def random_conversations(engine, count, seed):
+    """`count` random conversations (seeded) over the loaded domain's intents."""
+    rng = random.Random(seed)
+    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
+    return [random_conversation(rng, intents) for _ in range(count)]
+
+
 async def play(engine, turns):
     conversation_id = uuid.uuid4().hex
     return [(await engine.reply(conversation_id, text)).messages for text in turns]
@@ -51,9 +58,7 @@ async def play(engine, turns):
 
 @needs_the_cache
 async def test_random_conversations_get_the_same_answers_with_and_without_the_cache(engine):
-    rng = random.Random(2024)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    conversations = [random_conversation(rng, intents) for _ in range(150)]
+    conversations = random_conversations(engine, 150, 2024)
     processor = engine.agent.processor
     cache = engine.predictions
     hits_before = cache.hits
@@ -164,9 +169,7 @@ async def _answers_with_cut(engine, conversations, longest):
 @needs_the_cache
 async def test_the_key_cut_at_the_longest_rule_changes_no_answer(engine):
     """The key reads only as many states back as the longest rule has (`longest`); a cut too short is caught."""
-    rng = random.Random(77)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    conversations = [random_conversation(rng, intents) for _ in range(150)]
+    conversations = random_conversations(engine, 150, 77)
     longest = engine.predictions.longest
     assert longest and longest >= 2
     whole, whole_cache = await _answers_with_cut(engine, conversations, None)

@@ -1,22 +1,15 @@
 """Bot responses run on the tracker itself (bot/rasa_ext/speedups/response_tracker.py): the same answers and the
 same tracker as with Rasa's copy, the copy kept where it matters, and a broken stand-in is caught."""
 
-import random
 import uuid
 
 import pytest
-from test_prediction_cache import random_conversation
+from test_prediction_cache import random_conversations
 
 from bot.rasa_ext.speedups import response_tracker
 from bot.settings import speedups
 
 pytestmark = pytest.mark.skipif(not speedups(), reason="SIGNPOST_SPEEDUPS=0: nothing installed")
-
-
-def _conversations(engine, count, seed):
-    rng = random.Random(seed)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    return [random_conversation(rng, intents) for _ in range(count)]
 
 
 def _state(tracker):
@@ -49,7 +42,7 @@ def run_action(engine):
 
 
 async def test_the_same_answers_and_trackers_as_with_rasas_copy(engine, run_action):
-    conversations = _conversations(engine, 80, 31)
+    conversations = random_conversations(engine, 80, 31)
     before = run_action.uncopied
     ours = await _play(engine, conversations)
     assert run_action.uncopied - before > 200, "bot responses ran without a copy"
@@ -70,7 +63,7 @@ async def test_an_action_that_changes_the_tracker_would_be_caught(engine, run_ac
         return await original(self, output_channel, nlg, tracker, domain)
 
     monkeypatch.setattr(ActionBotResponse, "run", meddling)
-    conversations = _conversations(engine, 10, 32)
+    conversations = random_conversations(engine, 10, 32)
     ours = await _play(engine, conversations)
     engine.agent.processor._run_action = run_action.stock
     assert await _play(engine, conversations) != ours

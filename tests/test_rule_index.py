@@ -1,12 +1,11 @@
 """The rule index (bot/rasa_ext/speedups/rule_index.py): RulePolicy finds exactly the rules it finds without it, in
 the same order, gives the same answers, and remembers no text."""
 
-import random
 import uuid
 
 import pytest
 from helpers import strings_in
-from test_prediction_cache import CANARY, random_conversation
+from test_prediction_cache import CANARY, random_conversations
 
 from bot.rasa_ext.speedups import rule_index
 from bot.settings import speedups
@@ -28,12 +27,6 @@ def index(engine):
         found.policy._get_possible_keys = found
 
 
-def conversations(engine, count, seed):
-    rng = random.Random(seed)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
-    return [random_conversation(rng, intents) for _ in range(count)]
-
-
 async def play(engine, turns):
     conversation_id = uuid.uuid4().hex
     return [(await engine.reply(conversation_id, text)).messages for text in turns]
@@ -49,7 +42,7 @@ async def record_calls(engine, index, count, seed):
 
     index.policy._get_possible_keys = spy
     try:
-        for turns in conversations(engine, count, seed):
+        for turns in random_conversations(engine, count, seed):
             await play(engine, turns)
     finally:
         index.policy._get_possible_keys = index
@@ -76,7 +69,7 @@ async def test_an_index_that_ignores_the_slots_is_caught(engine, index):
 
 @needs_the_index
 async def test_random_conversations_get_the_same_answers_with_and_without_the_index(engine, index):
-    played = conversations(engine, 80, 9)
+    played = random_conversations(engine, 80, 9)
     with_index = [await play(engine, turns) for turns in played]
     index.policy._get_possible_keys = index.stock
     without = [await play(engine, turns) for turns in played]

@@ -1,11 +1,10 @@
 """RulePolicy first on a miss (bot/rasa_ext/speedups/rules_first.py): every prediction exactly Rasa's whole
 ensemble's, and a stand-in that could win is caught."""
 
-import random
 import uuid
 
 import pytest
-from test_prediction_cache import random_conversation
+from test_prediction_cache import random_conversations
 
 from bot.rasa_ext.speedups import rules_first
 from bot.settings import speedups
@@ -30,12 +29,10 @@ async def _compare(engine, first, predict, count, seed):
         return ours
 
     processor._predict_next_with_tracker = both
-    rng = random.Random(seed)
-    intents = sorted(i for i in engine.agent.domain.intents if i not in {"restart", "back", "session_start"})
     try:
-        for _ in range(count):
+        for turns in random_conversations(engine, count, seed):
             conversation_id = uuid.uuid4().hex
-            for text in random_conversation(rng, intents):
+            for text in turns:
                 await engine.reply(conversation_id, text)
     finally:
         processor._predict_next_with_tracker = cache

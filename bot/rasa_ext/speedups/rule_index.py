@@ -25,10 +25,20 @@ State = Dict[str, Dict[str, Any]]
 Pair = Tuple[str, str]
 
 
-def _pairs(policy: RulePolicy, lookups: List[Dict[str, str]]) -> Optional[Tuple[Pair, ...]]:
-    """Every (state type, key) a rule of these lookups reads; None if any reads text."""
+def _lookups(policy: RulePolicy) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """The policy's two rule lookups: its rules, and its rules for a loop's unhappy path."""
+    return policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})
+
+
+def _longest(policy: RulePolicy, lookup: Dict[str, str]) -> int:
+    """The most dialogue states any rule of the lookup has (0 for none)."""
+    return max((len(policy._rule_key_to_state(key)) for key in lookup), default=0)
+
+
+def _pairs(policy: RulePolicy) -> Optional[Tuple[Pair, ...]]:
+    """Every (state type, key) a rule of the policy reads; None if any reads text."""
     pairs = set()
-    for lookup in lookups:
+    for lookup in _lookups(policy):
         for rule_key in lookup:
             for state in policy._rule_key_to_state(rule_key):
                 pairs.update((kind, key) for kind, sub_state in state.items() for key in sub_state)
@@ -46,10 +56,7 @@ class RuleIndex:
         self.stock: Callable[[Dict[str, str], List[State]], set] = MethodType(type(policy)._get_possible_keys, policy)
         self._pairs = pairs
         self.size = size
-        self._lookups = {
-            id(lookup): (lookup, max((len(policy._rule_key_to_state(k)) for k in lookup), default=0))
-            for lookup in (policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
-        }
+        self._lookups = {id(lookup): (lookup, _longest(policy, lookup)) for lookup in _lookups(policy)}
         self._applicable: Dict[Tuple[int, int, Hashable], FrozenSet[str]] = {}
 
     def _state_key(self, state: State) -> Hashable:
@@ -97,8 +104,7 @@ def longest_rule(agent: Any) -> Optional[int]:
     if len(policies) != 1:
         return None
     (policy,) = policies
-    lookups = (policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
-    return max((len(policy._rule_key_to_state(key)) for lookup in lookups for key in lookup), default=None)
+    return max(_longest(policy, lookup) for lookup in _lookups(policy)) or None
 
 
 def install(agent: Any) -> List[RuleIndex]:
@@ -110,7 +116,7 @@ def install(agent: Any) -> List[RuleIndex]:
         if isinstance(current, RuleIndex):
             indexes.append(current)
             continue
-        pairs = _pairs(policy, [policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})])
+        pairs = _pairs(policy)
         if pairs is not None:
             policy._get_possible_keys = index = RuleIndex(policy, pairs)
             indexes.append(index)
