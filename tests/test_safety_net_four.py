@@ -1,0 +1,95 @@
+"""Safety net, part four: an age next to violence or a pick-up is no false alarm, meeting someone on the way there,
+someone too drunk to say no being taken away, and a game won.
+
+The lead's own phrasings, written from issue 10's leftover findings (no held-out line was read). An idiom such as
+"he's only 19" may overrule a model's crisis reading only when nothing else in the message could be the crisis: the
+crisis cues (nlu/safety_patterns.jsonl, label crisis_cue) now include violence, a pick-up and being taken away.
+"""
+
+import pytest
+
+from bot.rasa_ext.safety_net import SafetyNet
+from bot.safety import ABUSE, IMMEDIATE_DANGER, SafetyRules, normalise
+from bot.settings import SAFETY_PATTERN_FILES
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
+
+
+@pytest.fixture(scope="module")
+def component():
+    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
+
+
+def _message(text, intent, confidence=0.9):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    return message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my boyfriend is 19 and hes picking me up later to go to his flat",
+        "hes 22 and he wants to pick me up from school",
+        "she's only 14 and her stepdad touched her",
+        "im 13 and he punched me",
+        "he is 17 and he slaps me when im on my phone",
+        "my sister is 15 and she passed out at his house",
+    ],
+)
+def test_an_age_does_not_veto_a_crisis_reading_beside_violence_or_a_pick_up(component, text):
+    [message] = component.process([_message(text, "immediate_danger")])
+    assert message.get("intent")["name"] != "out_of_scope", text
+
+
+@pytest.mark.parametrize(
+    "text, label, someone_else",
+    [
+        ("her boyfriend is 20 and he hits her", ABUSE, True),
+        ("my best mates boyfriend beats her up", ABUSE, True),
+        ("he beat me up after school", IMMEDIATE_DANGER, False),
+        ("im on the bus to meet someone i met online", IMMEDIATE_DANGER, False),
+        ("on my way to meet a guy from snap rn", IMMEDIATE_DANGER, False),
+        ("im about to meet this man from roblox", IMMEDIATE_DANGER, False),
+        ("im gonna meet him tonight he lives near the park", IMMEDIATE_DANGER, False),
+        ("my friend is so drunk and a lad took her upstairs", IMMEDIATE_DANGER, False),
+        ("some older boys dragged her outside and shes passed out", IMMEDIATE_DANGER, False),
+    ],
+)
+def test_violence_a_meeting_on_its_way_and_a_drunk_friend_taken_away_fire(rules, text, label, someone_else):
+    verdict = rules.check(text)
+    assert (verdict.label, verdict.someone_else) == (label, someone_else), (text, normalise(text), verdict.pattern)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "on my way to meet my mum in town",
+        "im going to meet my mates tonight",
+        "should i meet him next week",
+        "hit her up on snap",
+        "he beat me at fifa again lol",
+        "i beat him at chess",
+    ],
+)
+def test_family_friends_next_week_and_games_do_not_fire(rules, text):
+    assert rules.check(text).label is None, (text, rules.check(text).pattern)
+
+
+@pytest.mark.parametrize("text", ["he beat me at fifa again lol", "she destroyed me in the maths quiz"])
+def test_a_game_won_vetoes_a_crisis_reading(component, text):
+    [message] = component.process([_message(text, "immediate_danger")])
+    assert message.get("intent")["name"] == "out_of_scope", text
+
+
+async def test_an_age_beside_a_pick_up_to_his_flat_gets_the_danger_answer(engine, conversation_id):
+    reply = await engine.reply(conversation_id, "my boyfriend is 19 and hes picking me up later to go to his flat")
+    assert reply.concern == "immediate_danger", (reply.intent, reply.by)
+    text = " ".join(m.text for m in reply.messages)
+    assert "999" in text and "0800 1111" in text
