@@ -1,5 +1,5 @@
 """Safety net, part four: an age next to violence or a pick-up is no false alarm, meeting someone on the way there,
-someone too drunk to say no being taken away, and a game won.
+someone too drunk to say no being taken away, the means in their hand, and a game won.
 
 The lead's own phrasings, written from issue 10's leftover findings (no held-out line was read). An idiom such as
 "he's only 19" may overrule a model's crisis reading only when nothing else in the message could be the crisis: the
@@ -9,7 +9,7 @@ crisis cues (nlu/safety_patterns.jsonl, label crisis_cue) now include violence, 
 import pytest
 
 from bot.rasa_ext.safety_net import SafetyNet
-from bot.safety import ABUSE, IMMEDIATE_DANGER, SafetyRules, normalise
+from bot.safety import ABUSE, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, normalise
 from bot.settings import SAFETY_PATTERN_FILES
 
 
@@ -60,6 +60,9 @@ def test_an_age_does_not_veto_a_crisis_reading_beside_violence_or_a_pick_up(comp
         ("im gonna meet him tonight he lives near the park", IMMEDIATE_DANGER, False),
         ("my friend is so drunk and a lad took her upstairs", IMMEDIATE_DANGER, False),
         ("some older boys dragged her outside and shes passed out", IMMEDIATE_DANGER, False),
+        ("ive got the pills in my hand", SELF_HARM, False),  # about to: Childline first, 999 beside it
+        ("i have all my mums tablets lined up", SELF_HARM, False),
+        ("got the blade ready now", SELF_HARM, False),
     ],
 )
 def test_violence_a_meeting_on_its_way_and_a_drunk_friend_taken_away_fire(rules, text, label, someone_else):
@@ -76,6 +79,8 @@ def test_violence_a_meeting_on_its_way_and_a_drunk_friend_taken_away_fire(rules,
         "hit her up on snap",
         "he beat me at fifa again lol",
         "i beat him at chess",
+        "i have my pills ready for school",
+        "i have my phone in my hand",
     ],
 )
 def test_family_friends_next_week_and_games_do_not_fire(rules, text):
