@@ -8,7 +8,7 @@ as SlotSet events before the message, where the rules read them:
 - `crisis` off: the last `crisis_turns` messages, this one included, were all about other concerns since the last
   crisis answer (the young person has moved on).
 Both are in the prediction cache's key, like every slot that influences the conversation. While a crisis is on,
-every answer shows 999 and Childline (`with_crisis_reminder`).
+every answer shows 999 and Childline (`bot/engine/turn_messages.py`).
 
 A message is also read in context (`in_context`): once a concern has been answered, what comes next is far more
 often a question about it ("is it my fault", "what is CEOP") than a new disclosure, yet the classifier reads each
@@ -19,12 +19,11 @@ the follow-up questions' probabilities get a prior weight before the reading is 
 import re
 from typing import Any, Dict, List
 
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 
 from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, concern_for
 from bot.engine.counting import CRISIS_RESPONSES
 from bot.engine.events import actions, session, split_turns
-from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
 # (the concerns with steps to take: every concern but the crises, small talk and the questions about the bot itself)
@@ -66,8 +65,6 @@ SHORT_ANSWER_WORDS = 3
 APP_ANSWER_WORDS = 5  # "its called zepeto i think"; "he hasnt asked i just want to" is about something else
 # A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
 FALLBACK_CONFIDENCE = 0.25
-# The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
-CLOSING = "utter_next_steps"
 # The young person's own pictures ("my pics", "my nudes"), or a threat to show them to their friends or family
 # ("he'll show my friends", "he's messaging my friends"), read as worry about a friend because of the word
 # "friends": the trouble is their own. (A friend's pictures, "my friends pics", are the friend's.)
@@ -94,9 +91,6 @@ ABOUT_SERVICES = (
     ((ANONYMOUS,), "ask_report_anonymous"),
     ((FIND_OUT, WHO), "ask_childline_tell_parents"),
 )
-# Crisis patterns in other languages (nlu/safety_patterns_languages.jsonl) have ids starting with this.
-LANGUAGE_PATTERN = "lang_"
-MAX_BUBBLES = 3  # issue 13: at most three bubbles in a turn
 # "I already sent him one" is money to a blackmailer (ask_already_paid: don't pay more) and a picture to someone
 # asking for them (ask_already_sent: you can still say no): either is read as the one that fits the conversation.
 ALREADY_PAID, ALREADY_SENT = "ask_already_paid", "ask_already_sent"
@@ -269,43 +263,6 @@ def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:
                 return False
             count += 1
     return count >= crisis_turns
-
-
-def with_crisis_reminder(
-    messages: List[BotMessage], now: List[Any], emergency: str, childline: str, reminder: BotMessage
-) -> List[BotMessage]:
-    """In a crisis every answer shows 999 and Childline: an answer without both gets the short reminder first,
-    in place of its closing Childline bubble (so a turn stays at three bubbles at most)."""
-    text = " ".join(m.text for m in messages)
-    if emergency in text and childline in text:
-        return messages
-    names = [(e.metadata or {}).get("utter_action") for e in now if isinstance(e, BotUttered)]
-    if len(names) == len(messages):
-        messages = [m for m, name in zip(messages, names) if name != CLOSING]
-    return [reminder] + messages
-
-
-def with_only_english(messages: List[BotMessage], parse: Dict[str, Any], note: BotMessage) -> List[BotMessage]:
-    """A crisis found in another language's words (the safety net's `lang_` patterns), or any answer to a message
-    the bot cannot read (the model's crisis reading of it, a follow-up in a crisis: `unreadable`), is followed, in
-    English, by the note that the bot reads English, if the turn has room for it."""
-    pattern = (parse.get("safety") or {}).get("pattern") or ""
-    unread = pattern.startswith(LANGUAGE_PATTERN) or parse.get("unreadable") is True
-    if not unread or len(messages) >= MAX_BUBBLES or note.text in {m.text for m in messages}:
-        return list(messages)
-    return list(messages) + [note]
-
-
-def with_second_concern(
-    messages: List[BotMessage], intent: str, also: Any, key_steps: Dict[str, BotMessage]
-) -> List[BotMessage]:
-    """A crisis answer to a long message that also told of another concern ("he's got my pics and wants more money
-    ... my life is over") gets that concern's key steps too, if the turn has room: the crisis comes first, but the
-    blackmail still needs "don't pay" and CEOP. (The "Also:" button for its full answer stays.)"""
-    steps = key_steps.get(also) if also else None
-    if steps is None or concern_for(intent) not in CRISIS or len(messages) >= MAX_BUBBLES or steps in messages:
-        return list(messages)
-    return list(messages) + [steps]
 
 
 def _misplaced(intent: str, tracker: Any, text: str) -> bool:
