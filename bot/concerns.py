@@ -98,6 +98,17 @@ OTHER_INTENTS = {
     "ask_not_believed": "talk_to_someone",
     "ask_pressure_love": "asked_for_nudes",
     "ask_talk_to_you": "talk_to_someone",
+    # And more (nlu/followups/more.yml): back on a new account, "but he's nice", will the person get in trouble.
+    "ask_contact_again": "block_report_help",
+    "ask_seems_nice": "unknown_contact",
+    "ask_them_in_trouble": "talk_to_someone",
+    "ask_are_they_real": "unknown_contact",
+    "ask_disappears": "sent_nude_worried",
+    "ask_age_law": "asked_for_nudes",
+    "ask_what_is_shout": "talk_to_someone",
+    "ask_find_me": "unknown_contact",
+    "ask_is_it_abuse": "talk_to_someone",
+    "ask_want_to_send": "asked_for_nudes",
 }
 
 PLATFORMS = (

@@ -339,15 +339,28 @@ def test_in_a_conversation_under_way_a_close_follow_up_question_wins():
     assert read["intent_ranking"] == FOLLOW_UP_SECOND["intent_ranking"]
 
 
-@pytest.mark.parametrize(
-    "tracker",
-    [None, Slots(under_way=False), Slots(under_way=True, crisis=True, concern="self_harm")],
-    ids=["new conversation", "not under way", "in a crisis"],
-)
-def test_without_a_conversation_under_way_or_in_a_crisis_the_reading_stands(tracker):
+@pytest.mark.parametrize("tracker", [None, Slots(under_way=False)], ids=["new conversation", "not under way"])
+def test_without_a_conversation_under_way_the_reading_stands(tracker):
     from bot.engine.context import in_context
 
     assert in_context(FOLLOW_UP_SECOND, tracker, "its all on me") is FOLLOW_UP_SECOND
+
+
+IN_A_CRISIS = Slots(under_way=True, crisis=True, concern="self_harm")
+
+
+def test_in_a_crisis_the_crisis_own_follow_ups_stand():
+    from bot.engine.context import in_context
+
+    playing_down = reading(("crisis_minimise", 0.5), ("ask_is_this_normal", 0.3), ("greet", 0.2))
+    assert in_context(playing_down, IN_A_CRISIS, "its not that deep") is playing_down
+
+
+def test_in_a_crisis_a_plain_concern_reading_is_still_weighed_as_a_follow_up():
+    from bot.engine.context import in_context
+
+    read = in_context(FOLLOW_UP_SECOND, IN_A_CRISIS, "its all on me")
+    assert read["intent"] == {"name": "ask_my_fault", "confidence": 0.3}
 
 
 @pytest.mark.parametrize(

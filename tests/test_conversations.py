@@ -1,5 +1,6 @@
 """Conversations through the engine, turn by turn: tests/data/conversations.yml (written 1 December as held out,
-used as a development set from 2 December) and tests/data/conversations_fresh.yml (held out, written 2 December).
+used as a development set from 2 December), tests/data/conversations_dev2.yml (a second development set, written 2
+December) and tests/data/conversations_fresh.yml (held out, written 2 December).
 
 Each turn lists facts the answer must hold (``must_say``; an entry that is a list passes on any one of its
 strings) and words it must not hold (``must_not_say``), compared case-insensitively with curly apostrophes made
@@ -15,12 +16,18 @@ import yaml
 from bot.settings import HELDOUT_FILE
 
 DEV = HELDOUT_FILE.parent / "conversations.yml"
+DEV2 = HELDOUT_FILE.parent / "conversations_dev2.yml"
 FRESH = HELDOUT_FILE.parent / "conversations_fresh.yml"
 # Issue 13's target is 0.95 of turns; each set's guard is the level it has reached, less a small margin.
 # conversations.yml: first run 0.417, 0.809 after the conversation work (untuned), 0.843 with follow-ups weighted in
-# context; since 2 December a development set (its failures were read and their causes fixed): 0.987 after that.
-# conversations_fresh.yml (held out): first run (untuned, 2 December, before this session's changes) 165 of 223 (0.740).
-PASS_RATE = {DEV: 0.97, FRESH: 0.70}
+# context; since 2 December a development set (its failures were read and their causes fixed): 0.987 after that,
+# 1.000 (235 of 235) after conv3's follow-ups.
+# conversations_fresh.yml (held out): first run (untuned, 2 December, before this session's changes) 165 of 223 (0.740);
+# 182 (0.816) at the start of conv3's work; 186 (0.834) after it (general follow-ups and context, never tuned on it);
+# 187 (0.839) with conv3 landed again on main (conv4).
+# conversations_dev2.yml (development, written 2 December from the guidance only): first run, untuned, on main's
+# model: 229 of 272 (0.842); its failures read and their causes fixed in general ways (conv3): 254 of 272 (0.934).
+PASS_RATE = {DEV: 0.97, DEV2: 0.91, FRESH: 0.80}
 
 
 def load_conversations(path=DEV):
@@ -63,7 +70,7 @@ def test_the_checks_pass_and_fail_as_the_set_describes():
     assert turn_problems(turn, "Sorry, I can\u2019t help. Don't pay. 0800 1111") == ['holds "Sorry, I can\'t help"']
 
 
-@pytest.mark.parametrize("path", [DEV, FRESH], ids=["dev", "fresh"])
+@pytest.mark.parametrize("path", [DEV, DEV2, FRESH], ids=["dev", "dev2", "fresh"])
 def test_the_set_is_large_enough(path):
     conversations = load_conversations(path)
     assert len(conversations) >= 40
@@ -71,7 +78,7 @@ def test_the_set_is_large_enough(path):
     assert all("Sorry, I can't help" in t["must_not_say"] for c in conversations for t in c["turns"])
 
 
-@pytest.mark.parametrize("path", [DEV, FRESH], ids=["dev", "fresh"])
+@pytest.mark.parametrize("path", [DEV, DEV2, FRESH], ids=["dev", "dev2", "fresh"])
 async def test_conversation_turns_pass_at_least_the_guarded_rate(engine, path):
     played = [(c["name"], await play(engine, c)) for c in load_conversations(path)]
     turns = [(name, user, answer, problems) for name, results in played for user, answer, problems in results]
@@ -79,6 +86,6 @@ async def test_conversation_turns_pass_at_least_the_guarded_rate(engine, path):
     rate = 1 - len(failed) / len(turns)
     # The held-out set's misses stay unread (tests/data/README.md): only the development set's are shown.
     report = "\n".join(f"[{name}] {user!r}: {'; '.join(problems)}" for name, user, _, problems in failed)
-    report = report if path == DEV else f"{len(failed)} turns failed (held out: not shown)"
+    report = report if path != FRESH else f"{len(failed)} turns failed (held out: not shown)"
     print(f"\n{path.name} turns passed: {len(turns) - len(failed)} of {len(turns)} ({rate:.3f})\n{report}")
     assert rate >= PASS_RATE[path], report

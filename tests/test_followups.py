@@ -166,6 +166,27 @@ CASES = [
     Case("ask_pressure_love", ASKED_CLASSMATE, "he says im frigid and boring for not doing it"),
     Case("ask_talk_to_you", TALK, "would you be able to chat with me for a while"),
     Case("ask_talk_to_you", SEXTORTION_SNAP, "i dont want childline i want to talk to you"),
+    # --- and more (nlu/followups/more.yml) ---
+    Case("ask_contact_again", UNKNOWN_DISCORD, "blocked him and now a new account messages me, its obviously him"),
+    Case("ask_contact_again", SEXTORTION_SNAP, "they just came back on a brand new snap account"),
+    Case("ask_seems_nice", UNKNOWN_ROBLOX, "but honestly he is one of the nicest people ive met"),
+    Case("ask_seems_nice", ASKED_BOYFRIEND, "hes not a bad guy though, he is really sweet to me"),
+    Case("ask_them_in_trouble", SEXTORTION_MONEY, "if i report him could he end up in prison"),
+    Case("ask_them_in_trouble", RECEIVED_CLASSMATE, "i dont want to get that boy into trouble with the police"),
+    Case("ask_are_they_real", UNKNOWN_DISCORD, "how can i find out if he is lying about being 15"),
+    Case("ask_are_they_real", SEXTORTION_SNAP, "i reckon its not even a real teenager behind the account"),
+    Case("ask_disappears", SENT_REGRET, "it was a snap though so surely it vanished after he opened it"),
+    Case("ask_disappears", SENT_OLDER, "i put it on view once so it should be gone by now"),
+    Case("ask_age_law", ASKED_CLASSMATE, "we are the same age so is it actually illegal"),
+    Case("ask_age_law", ASKED_BOYFRIEND, "he is only 16 so that is not against the law is it"),
+    Case("ask_what_is_shout", TALK, "you mentioned shout, what even is that"),
+    Case("ask_what_is_shout", SENT_REGRET, "sorry who or what is shout exactly"),
+    Case("ask_find_me", UNKNOWN_DISCORD, "is there any way he could work out my address"),
+    Case("ask_find_me", SEXTORTION_MONEY, "could he find my house from stuff ive posted"),
+    Case("ask_is_it_abuse", FRIEND_OLDER_GUY, "is what that guy is doing to her abuse then"),
+    Case("ask_is_it_abuse", ASKED_BOYFRIEND, "can it count as abuse when its your own boyfriend"),
+    Case("ask_want_to_send", ASKED_BOYFRIEND, "tbh no one is forcing me, i sort of want to send him something"),
+    Case("ask_want_to_send", ASKED_CLASSMATE, "what if i actually do want to send him a photo"),
 ]
 
 
@@ -274,12 +295,9 @@ async def test_every_context_is_read_as_its_concern(engine, conversation_id, con
 # follow-up phrasings and follow-ups read in context (bot/engine/context.py): 72 of 74; later that day, with the
 # follow-ups of nlu/followups/next.yml, more phrasings and the scaled classifier (config.yml): 85 of 88. "Who are
 # ceop and what do they even do" reads as what happens at Childline, getting him to "get rid of the pic I sent" as
-# the first worry (sent_nude_worried), and "I'd send one if I actually loved him" as the request (asked_for_nudes).
-MISREAD = {
-    "ask_what_is_ceop-after-unknown_roblox",
-    "ask_make_them_delete-after-sent_regret",
-    "ask_pressure_love-after-asked_boyfriend",
-}
+# the first worry (sent_nude_worried), and "I'd send one if I actually loved him" as the request (asked_for_nudes);
+# 2026-12-02 (conv3), with more phrasings of those three and the follow-ups of nlu/followups/more.yml: all 110.
+MISREAD: set = set()
 
 
 def _cases():

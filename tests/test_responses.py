@@ -345,6 +345,13 @@ CONDITIONAL = {
     "utter_ask_not_uk": "concern",
     "utter_ask_cant_talk": "abroad",
     "utter_ask_take_it_down": "abroad",
+    "utter_ask_in_trouble": "concern",
+    "utter_ask_friend_in_trouble": "concern",
+    "utter_ask_contact_again": "concern",
+    "utter_ask_seems_nice": "concern",
+    "utter_ask_them_in_trouble": "concern",
+    "utter_ask_are_they_real": "concern",
+    "utter_ask_is_it_abuse": "concern",
 }
 SLOT_VALUES = {
     name: {True, False} if slot["type"] == "bool" else set(slot.get("values", ()))

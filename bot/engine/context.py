@@ -8,7 +8,7 @@ as SlotSet events before the message, where the rules read them:
 - `crisis` off: the last `crisis_turns` messages, this one included, were all about other concerns since the last
   crisis answer (the young person has moved on).
 Both are in the prediction cache's key, like every slot that influences the conversation. While a crisis is on,
-every answer shows 999 and Childline (`with_crisis_reminder`).
+every answer shows 999 and Childline (`bot/engine/turn_messages.py`).
 
 A message is also read in context (`in_context`): once a concern has been answered, what comes next is far more
 often a question about it ("is it my fault", "what is CEOP") than a new disclosure, yet the classifier reads each
@@ -19,12 +19,11 @@ the follow-up questions' probabilities get a prior weight before the reading is 
 import re
 from typing import Any, Dict, List
 
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 
 from bot.concerns import CONCERNS, CRISIS, OTHER_INTENTS, concern_for
 from bot.engine.counting import CRISIS_RESPONSES
 from bot.engine.events import actions, session, split_turns
-from bot.replies import BotMessage
 
 # Concerns whose full answer is given once per conversation; asked again, the rules give their key steps.
 # (the concerns with steps to take: every concern but the crises, small talk and the questions about the bot itself)
@@ -58,17 +57,22 @@ ASKS_WHICH_APP = "utter_block_report_steps"
 # There, "none of them" read as a crisis detail ("all of them", "like 20") by the model alone (no safety rule fired,
 # no crisis on) is an answer about the app too.
 ANSWERS_WHICH_APP = frozenset({"nlu_fallback", "crisis_detail"})
+# A short answer there ("zepeto", "its wizz") that the model reads only weakly as small talk is an app it doesn't
+# know too (a clear "yes", "no" or "idk what u mean" keeps its reading).
+WEAK_APP_ANSWER = frozenset({"affirm", "deny", "out_of_scope", "greet", "thanks"})
+WEAK_CONFIDENCE = 0.6
+SHORT_ANSWER_WORDS = 3
+APP_ANSWER_WORDS = 5  # "its called zepeto i think"; "he hasnt asked i just want to" is about something else
 # A reading in context stands only at the fallback menu's confidence or above (FallbackClassifier, config.yml).
 FALLBACK_CONFIDENCE = 0.25
-# The closing Childline bubble, left out when the crisis reminder (which has Childline) leads the answer.
-CLOSING = "utter_next_steps"
 # The young person's own pictures ("my pics", "my nudes"), or a threat to show them to their friends or family
-# ("he'll show my friends"), read as worry about a friend because of the word "friends": the trouble is their own.
-# (A friend's pictures, "my friends pics", are the friend's.)
+# ("he'll show my friends", "he's messaging my friends"), read as worry about a friend because of the word
+# "friends": the trouble is their own. (A friend's pictures, "my friends pics", are the friend's.)
 PICTURE = r"(?:pics?|photos?|pictures?|nudes?|vids?|videos?|images?)"
+TELLING = r"(?:show|send|sent|post|share|leak|spread|messag|text|dm|contact|add)"
 OWN_TROUBLE = re.compile(
     rf"\bmy (?:own )?{PICTURE}\b"
-    rf"|\b(?:show|send|sent|post|share|leak|spread)\w*\b(?:\W+\w+){{0,5}}?\W+(?:to )?(?:all )?my "
+    rf"|\b{TELLING}\w*\b(?:\W+\w+){{0,5}}?\W+(?:to )?(?:all )?my "
     rf"(?:friends|mates|family|school|mum|dad|parents)\b(?!'?s?\s+{PICTURE})",
     re.IGNORECASE,
 )
@@ -76,13 +80,59 @@ OWN_TROUBLE = re.compile(
 # bot, unless it names the bot or this chat (privacy_question's answer is about what the bot keeps).
 ANONYMOUS = re.compile(r"\banon(?:ymous|ymously)?\b", re.IGNORECASE)
 ABOUT_THE_BOT = re.compile(r"\b(?:this|here|you|u|chat|bot|signpost|saved?|stored?|keep)\b", re.IGNORECASE)
-# Crisis patterns in other languages (nlu/safety_patterns_languages.jsonl) have ids starting with this.
-LANGUAGE_PATTERN = "lang_"
-MAX_BUBBLES = 3  # issue 13: at most three bubbles in a turn
+TO_THE_BOT = re.compile(r"\b(?:are|r)\s+(?:you|u)\b|\b(?:you're|youre|ur)\s+(?:a\s+)?real\b|\bbot\b", re.IGNORECASE)
+# Likewise "is CEOP anonymous", "will my mum find out if I go to CEOP" ask about CEOP, and "will the school find out"
+# about who gets told (Childline's confidentiality), in a crisis too: (words all found, the follow-up it asks).
+CEOP = re.compile(r"\bceop\b", re.IGNORECASE)
+FIND_OUT = re.compile(r"\b(?:find(?:s|ing)? out|found out|know|tell|told|see)\b", re.IGNORECASE)
+WHO = re.compile(r"\b(?:mum|mom|mam|dad|parents?|school|teachers?|family|carers?)\b", re.IGNORECASE)
+ABOUT_SERVICES = (
+    ((CEOP,), "ask_what_is_ceop"),
+    ((ANONYMOUS,), "ask_report_anonymous"),
+    ((FIND_OUT, WHO), "ask_childline_tell_parents"),
+)
 # "I already sent him one" is money to a blackmailer (ask_already_paid: don't pay more) and a picture to someone
 # asking for them (ask_already_sent: you can still say no): either is read as the one that fits the conversation.
 ALREADY_PAID, ALREADY_SENT = "ask_already_paid", "ask_already_sent"
 OTHER_APP = "other"  # the `platform` slot's value for an app with no steps of its own (responses/domain.yml)
+# Abuse by someone they know offline: a detail that follows ("he's 17", "he said he'd tell everyone") is often read
+# as one of the online concerns, whose answer asks which app. With nothing online in the message it is part of the
+# abuse conversation: read as out of scope, which a crisis answers with the abuse steps (utter_crisis_followup).
+OFFLINE_ABUSE = frozenset({"abuse_disclosure", "friend_abused"})
+ONLINE_CONCERNS = FRIENDS_CONCERNS | {"block_report_help"}
+ONLINE = re.compile(
+    r"\b(?:online|internet|apps?|accounts?|messag\w*|texts?|texting|dms?|chats?|snap\w*|pics?|photos?|pictures?"
+    r"|nudes?|vids?|videos?|post\w*|sent|send\w*|screenshots?|games?|gaming|phone|calls?|facetime|story|block\w*"
+    r"|report\w*|followers?)\b",
+    re.IGNORECASE,
+)
+OUT_OF_SCOPE = "out_of_scope"
+# While a crisis is on, a message the model reads as one of the plain concerns ("i'm scared to tell mum" as wanting to
+# talk to someone) is still weighed as a follow-up: its answer gets the crisis reminder anyway. The crisis's own
+# follow-ups (safe now, playing it down, not wanting to call, details) and every crisis reading are kept as read.
+WEIGHED_IN_CRISIS = frozenset(CONCERNS) - CRISIS - {"greet", "out_of_scope"}
+# In a crisis about someone coming or waiting, a message about going out to them, read as anything but a crisis or
+# the crisis's own follow-ups, is "should I go" (don't go, 999).
+MEETING = frozenset({"immediate_danger", "unknown_contact"})
+GOING_READINGS = (WEIGHED_IN_CRISIS | FOLLOW_UPS | {"nlu_fallback", "out_of_scope", "affirm"}) - {"should_i_go"}
+GOING_NOW = re.compile(
+    r"\b(?:go|going) (?:out|outside|down|and|to (?:him|her|them|meet|see)|with|there)\b|\bmeet\w*"
+    r"|\bcome (?:out|outside|down|over)\b|\bget in\b|\blet \w+ in\b|\b(?:open|answer) the door\b"
+    r"|\bsneak\w* out\b|\bleave the house\b",
+    re.IGNORECASE,
+)
+# A follow-up that only makes sense about a friend ("will my friend get in trouble if I tell"): outside a
+# conversation about a friend, "what if i go with my friend" or "should i tell a teacher or will i get in trouble"
+# are other questions, read as the best other reading.
+FRIEND_ONLY = frozenset({"ask_friend_in_trouble"})
+FRIENDS_CONVERSATIONS = frozenset({"friend_worried", "friend_abused", "friend_at_risk"})
+# "Should I go" with no word of going, meeting or someone coming ("what if she shouts at me", read so for its "what
+# if she ...") is another question too.
+GOING = re.compile(
+    r"\b(?:go|going|goes|gone|went|meet\w*|come|coming|comes|came|turn\w* up|show\w* up|door|house|home|outside"
+    r"|car|pick\w*|get in|get off|let \w+ in|sneak\w*|leave|leaving|stay|run|wait\w*|bus|train|station|park|there)\b",
+    re.IGNORECASE,
+)
 
 
 def update(tracker: Any, intent: str, crisis_turns: int) -> None:
@@ -103,23 +153,46 @@ def update(tracker: Any, intent: str, crisis_turns: int) -> None:
 
 
 def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]:
+    """`_in_context`, but "r u even real" read (by the model or in context) as whether the person they talk to is
+    real is about the bot."""
+    parse = _in_context(parse, tracker, text)
+    if (parse.get("intent") or {}).get("name") == "ask_are_they_real" and TO_THE_BOT.search(text):
+        return _read_as(parse, "bot_challenge")
+    return parse
+
+
+def _in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]:
     """`parse` (of `text`, which is read here and kept nowhere) in the conversation's context: in a conversation
     under way and not in a crisis, the classifier's ranking with every follow-up question weighted by
     FOLLOW_UP_PRIOR, and its best intent chosen; in a conversation about a friend, the friend's own troubles
     are the friend's concern.
 
     A crisis is never read away: nothing changes when the safety net decided, when the model's reading is a crisis
-    (but for a crisis detail the model alone reads in an answer to "Which app is it on?"), or while a crisis is on.
-    Button presses keep their intent (their reading has no ranking to weigh).
+    (but for a crisis detail the model alone reads in an answer to "Which app is it on?"), or while a crisis is on
+    (but for a question about a service, ABOUT_SERVICES, and an online concern's reading of a detail of offline
+    abuse, OFFLINE_ABUSE). Button presses keep their intent (their reading has no ranking to weigh).
     """
-    if tracker is None or tracker.get_slot("under_way") is not True or tracker.get_slot("crisis") is True:
+    if tracker is None or tracker.get_slot("under_way") is not True:
         return parse
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     if parse.get("safety"):
         return parse
-    if intent == "privacy_question" and ANONYMOUS.search(text) and not ABOUT_THE_BOT.search(text):
-        return _read_as(parse, "ask_report_anonymous")
-    if intent == "nlu_fallback" and any(e.get("entity") == "platform" for e in parse.get("entities") or []):
+    if intent == "privacy_question" and not ABOUT_THE_BOT.search(text):
+        for words, follow_up in ABOUT_SERVICES:
+            if all(w.search(text) for w in words):
+                return _read_as(parse, follow_up)
+    if tracker.get_slot("concern") in OFFLINE_ABUSE and intent in ONLINE_CONCERNS and not _online(parse, text):
+        return _read_as(parse, OUT_OF_SCOPE)
+    if tracker.get_slot("concern") == "abuse_disclosure" and intent == "self_harm":
+        return _read_as(parse, "crisis_detail")  # "it happened again last night": still a crisis, the abuse's
+    if _names_app(parse) and len(text.split()) <= SHORT_ANSWER_WORDS and concern_for(intent) not in CRISIS:
+        return _read_as(parse, "inform_platform")  # "snap", "on insta": the app, whatever else it sounds like
+    if tracker.get_slot("crisis") is True and tracker.get_slot("concern") in MEETING and intent in GOING_READINGS:
+        if GOING_NOW.search(text) and _confidence(parse) < WEAK_CONFIDENCE:
+            return _read_as(parse, "should_i_go")  # "he keeps texting me to come out": don't go, 999
+    if tracker.get_slot("crisis") is True and intent not in WEIGHED_IN_CRISIS:
+        return parse
+    if intent == "nlu_fallback" and _names_app(parse):
         return _read_as(parse, "inform_platform")  # "its called wizz idk if u know it": about the app
     if intent in (ALREADY_PAID, ALREADY_SENT):
         fitting = ALREADY_PAID if tracker.get_slot("concern") == "sextortion" else ALREADY_SENT
@@ -128,10 +201,13 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     if tracker.get_slot("platform") is None and ASKS_WHICH_APP in actions(
         split_turns(getattr(tracker, "events", ()))[1]
     ):
-        if intent in ANSWERS_WHICH_APP:
+        if (intent in ANSWERS_WHICH_APP and len(text.split()) <= APP_ANSWER_WORDS) or _weak_short_answer(
+            parse, intent, text
+        ):
             return _read_as(parse, "inform_platform")
         return parse
-    if concern_for(intent) in CRISIS or intent in KEPT:
+    misplaced = _misplaced(intent, tracker, text)
+    if concern_for(intent) in CRISIS or (intent in KEPT and not misplaced):
         return parse
     if tracker.get_slot("concern") == "friend_worried" and intent in FRIENDS_CONCERNS and not FIRST_PERSON.search(text):
         return _read_as(parse, "friend_worried")
@@ -139,11 +215,13 @@ def in_context(parse: Dict[str, Any], tracker: Any, text: str) -> Dict[str, Any]
     weights = {
         r["name"]: float(r["confidence"]) * (FOLLOW_UP_PRIOR if r["name"] in FOLLOW_UPS else 1.0) for r in ranking
     }
+    weights = {name: weight for name, weight in weights.items() if not _misplaced(name, tracker, text)}
     total = sum(weights.values())
     if not total:
         return parse
     best = max(weights, key=weights.get)
-    if best == intent or best not in FOLLOW_UPS or weights[best] / total < FALLBACK_CONFIDENCE:
+    # a misplaced reading gives way to the best other reading, whatever it is
+    if not misplaced and (best == intent or best not in FOLLOW_UPS or weights[best] / total < FALLBACK_CONFIDENCE):
         return parse
     # The classifier's own probability stays the reported confidence; only the choice is the context's.
     chosen = next(r for r in ranking if r["name"] == best)
@@ -187,27 +265,31 @@ def moved_on(latest: List[Any], intent: str, crisis_turns: int) -> bool:
     return count >= crisis_turns
 
 
-def with_crisis_reminder(
-    messages: List[BotMessage], now: List[Any], emergency: str, childline: str, reminder: BotMessage
-) -> List[BotMessage]:
-    """In a crisis every answer shows 999 and Childline: an answer without both gets the short reminder first,
-    in place of its closing Childline bubble (so a turn stays at three bubbles at most)."""
-    text = " ".join(m.text for m in messages)
-    if emergency in text and childline in text:
-        return messages
-    names = [(e.metadata or {}).get("utter_action") for e in now if isinstance(e, BotUttered)]
-    if len(names) == len(messages):
-        messages = [m for m, name in zip(messages, names) if name != CLOSING]
-    return [reminder] + messages
+def _misplaced(intent: str, tracker: Any, text: str) -> bool:
+    """A reading that doesn't fit: a friend's follow-up outside a friend's conversation (FRIEND_ONLY), or "should I
+    go" with nothing about going or meeting in the message (GOING)."""
+    if intent in FRIEND_ONLY:
+        return tracker.get_slot("concern") not in FRIENDS_CONVERSATIONS
+    return intent == "should_i_go" and not GOING.search(text)
 
 
-def with_only_english(messages: List[BotMessage], parse: Dict[str, Any], note: BotMessage) -> List[BotMessage]:
-    """A crisis found in another language's words (the safety net's `lang_` patterns) is answered with 999 and
-    Childline first, then, in English, the note that the bot reads English, if the turn has room for it."""
-    pattern = (parse.get("safety") or {}).get("pattern") or ""
-    if not pattern.startswith(LANGUAGE_PATTERN) or len(messages) >= MAX_BUBBLES or note in messages:
-        return list(messages)
-    return list(messages) + [note]
+def _names_app(parse: Dict[str, Any]) -> bool:
+    return any(e.get("entity") == "platform" for e in parse.get("entities") or [])
+
+
+def _online(parse: Dict[str, Any], text: str) -> bool:
+    """Whether the message (read here, kept nowhere) names an app or anything online."""
+    return bool(ONLINE.search(text)) or _names_app(parse)
+
+
+def _confidence(parse: Dict[str, Any]) -> float:
+    return float((parse.get("intent") or {}).get("confidence") or 0.0)
+
+
+def _weak_short_answer(parse: Dict[str, Any], intent: str, text: str) -> bool:
+    return (
+        intent in WEAK_APP_ANSWER and _confidence(parse) < WEAK_CONFIDENCE and len(text.split()) <= SHORT_ANSWER_WORDS
+    )
 
 
 def _moving_on(intent: str) -> bool:

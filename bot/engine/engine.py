@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import channel_texts, long_messages, service_numbers
 from bot.concerns import PLATFORMS, concern_for
-from bot.engine import context, counting
+from bot.engine import context, counting, turn_messages
 from bot.engine.events import split_turns
 from bot.rasa_ext import speedups
 from bot.rasa_ext.nlg import ServicesNLG
@@ -87,6 +87,13 @@ class Engine:
         (only_english,) = agent.domain.responses["utter_not_english"]
         self._only_english = BotMessage(text=_fill(only_english["text"], values))
         self.crisis_turns = crisis_moving_on_turns()
+        # Each concern's key steps (utter_key_steps' variation for it), for a long message's second concern.
+        self._key_steps = {
+            condition[0]["value"]: BotMessage(text=_fill(variation["text"], values))
+            for variation in agent.domain.responses.get("utter_key_steps") or []
+            for condition in [variation.get("condition") or []]
+            if len(condition) == 1 and condition[0].get("value") in context.REPEATABLE
+        }
 
     @classmethod
     def load(cls, model_path: Optional[Path] = None, stats: Any = None, **store_options: Any) -> "Engine":
@@ -173,8 +180,9 @@ class Engine:
             await self.forget(conversation_id)
             return failure_reply()
         messages = await self._crisis_kept(conversation_id, [_bot_message(m) for m in output.messages])
-        messages = tuple(context.with_only_english(messages, parse, self._only_english))
+        messages = tuple(turn_messages.with_only_english(messages, parse, self._only_english))
         also = self._also(parse, intent)
+        messages = tuple(turn_messages.with_second_concern(list(messages), intent, also, self._key_steps))
         if also and messages and f"/{also}" in {b.payload for m in messages for b in m.buttons}:
             also = None  # already offered ("I'm in danger now" after every concern answer)
         if also and messages:  # the second concern of a long message, as a button on the last bubble
@@ -217,7 +225,9 @@ class Engine:
         if tracker is None or tracker.get_slot("crisis") is not True:
             return messages
         now = split_turns(tracker.events)[1]
-        return context.with_crisis_reminder(messages, now, self._emergency, self._childline, self._crisis_reminder)
+        return turn_messages.with_crisis_reminder(
+            messages, now, self._emergency, self._childline, self._crisis_reminder
+        )
 
     async def _set_context(
         self, conversation_id: str, text: str, parse: Dict[str, Any], pressed: bool

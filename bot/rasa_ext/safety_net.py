@@ -32,6 +32,7 @@ INTENT_FOR_LABEL = {ABUSE: "abuse_disclosure"}  # every other crisis label is it
 SOMEONE_ELSES = {ABUSE: "friend_abused"}
 
 SAFETY_KEY = "safety"
+UNREADABLE_KEY = "unreadable"  # the bot cannot read it, whatever the intent (the engine adds "I only read English")
 Config = Dict[str, Any]  # a component's configuration
 
 
@@ -107,7 +108,10 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     def apply(self, message: Message, verdict: Verdict) -> None:
         """Set the message's intent from the verdict: a crisis rule always wins; a veto only undoes a crisis; a message
-        the bot cannot read gets ``not_english`` unless the model found a crisis in it."""
+        the bot cannot read gets ``not_english`` unless the model found a crisis in it (either way it is marked
+        ``unreadable``, so that the answer can say the bot reads English)."""
+        if verdict.unreadable:
+            message.set(UNREADABLE_KEY, True, add_to_output=True)
         if verdict.label:
             if verdict.someone_else:
                 intent = SOMEONE_ELSES.get(verdict.label, FRIEND_AT_RISK)
