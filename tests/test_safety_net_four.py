@@ -63,6 +63,8 @@ def test_an_age_does_not_veto_a_crisis_reading_beside_violence_or_a_pick_up(comp
         ("ive got the pills in my hand", SELF_HARM, False),  # about to: Childline first, 999 beside it
         ("i have all my mums tablets lined up", SELF_HARM, False),
         ("got the blade ready now", SELF_HARM, False),
+        ("he says hes already on his way", IMMEDIATE_DANGER, False),
+        ("omg hes on his way now", IMMEDIATE_DANGER, False),
     ],
 )
 def test_violence_a_meeting_on_its_way_and_a_drunk_friend_taken_away_fire(rules, text, label, someone_else):
@@ -81,6 +83,7 @@ def test_violence_a_meeting_on_its_way_and_a_drunk_friend_taken_away_fire(rules,
         "i beat him at chess",
         "i have my pills ready for school",
         "i have my phone in my hand",
+        "my dad is on his way home",
     ],
 )
 def test_family_friends_next_week_and_games_do_not_fire(rules, text):
