@@ -1,6 +1,7 @@
 """Conversations through the engine, turn by turn: tests/data/conversations.yml (written 1 December as held out,
 used as a development set from 2 December), tests/data/conversations_dev2.yml (a second development set, written 2
-December) and tests/data/conversations_fresh.yml (held out, written 2 December).
+December), tests/data/conversations_dev3.yml (a third, written 2 December in a later session) and
+tests/data/conversations_fresh.yml (held out, written 2 December).
 
 Each turn lists facts the answer must hold (``must_say``; an entry that is a list passes on any one of its
 strings) and words it must not hold (``must_not_say``), compared case-insensitively with curly apostrophes made
@@ -17,6 +18,7 @@ from bot.settings import HELDOUT_FILE
 
 DEV = HELDOUT_FILE.parent / "conversations.yml"
 DEV2 = HELDOUT_FILE.parent / "conversations_dev2.yml"
+DEV3 = HELDOUT_FILE.parent / "conversations_dev3.yml"
 FRESH = HELDOUT_FILE.parent / "conversations_fresh.yml"
 # Issue 13's target is 0.95 of turns; each set's guard is the level it has reached, less a small margin.
 # conversations.yml: first run 0.417, 0.809 after the conversation work (untuned), 0.843 with follow-ups weighted in
@@ -27,7 +29,10 @@ FRESH = HELDOUT_FILE.parent / "conversations_fresh.yml"
 # 187 (0.839) with conv3 landed again on main (conv4).
 # conversations_dev2.yml (development, written 2 December from the guidance only): first run, untuned, on main's
 # model: 229 of 272 (0.842); its failures read and their causes fixed in general ways (conv3): 254 of 272 (0.934).
-PASS_RATE = {DEV: 0.97, DEV2: 0.91, FRESH: 0.80}
+# conversations_dev3.yml (development, written 2 December from the guidance only, by a writer who read no nlu/, bot/
+# or responses/): first run, untuned, on main as it was mid-session (after b541242): 189 of 213 (0.887); 190 once
+# one of its checks was made fair; 202 (0.948) after that session's safety, data and conv4 work (failures read).
+PASS_RATE = {DEV: 0.97, DEV2: 0.91, DEV3: 0.92, FRESH: 0.80}
 
 
 def load_conversations(path=DEV):
@@ -70,7 +75,7 @@ def test_the_checks_pass_and_fail_as_the_set_describes():
     assert turn_problems(turn, "Sorry, I can\u2019t help. Don't pay. 0800 1111") == ['holds "Sorry, I can\'t help"']
 
 
-@pytest.mark.parametrize("path", [DEV, DEV2, FRESH], ids=["dev", "dev2", "fresh"])
+@pytest.mark.parametrize("path", [DEV, DEV2, DEV3, FRESH], ids=["dev", "dev2", "dev3", "fresh"])
 def test_the_set_is_large_enough(path):
     conversations = load_conversations(path)
     assert len(conversations) >= 40
@@ -78,7 +83,7 @@ def test_the_set_is_large_enough(path):
     assert all("Sorry, I can't help" in t["must_not_say"] for c in conversations for t in c["turns"])
 
 
-@pytest.mark.parametrize("path", [DEV, DEV2, FRESH], ids=["dev", "dev2", "fresh"])
+@pytest.mark.parametrize("path", [DEV, DEV2, DEV3, FRESH], ids=["dev", "dev2", "dev3", "fresh"])
 async def test_conversation_turns_pass_at_least_the_guarded_rate(engine, path):
     played = [(c["name"], await play(engine, c)) for c in load_conversations(path)]
     turns = [(name, user, answer, problems) for name, results in played for user, answer, problems in results]
