@@ -31,6 +31,23 @@ def engine():
     return Engine.load()
 
 
+@pytest.fixture(scope="module")
+def rules():
+    """The safety rules of both pattern files, without a model."""
+    from bot.safety import SafetyRules
+    from bot.settings import SAFETY_PATTERN_FILES
+
+    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
+
+
+@pytest.fixture(scope="module")
+def component():
+    """The safety net as a Rasa component with its default config, without a trained model."""
+    from bot.rasa_ext.safety_net import SafetyNet
+
+    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
+
+
 @pytest.fixture
 def conversation_id():
     """A fresh conversation pseudonym for each test."""

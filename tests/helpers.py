@@ -60,3 +60,13 @@ class InProcessEngine:
     async def count(self, **counts):
         if self.stats is not None:
             self.stats.record(**counts)
+
+
+def predicted(text, intent, confidence=0.9):
+    """A Rasa message as the model left it: `intent` predicted with `confidence` (the safety net's input)."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    return message

@@ -14,19 +14,13 @@ from test_responses import RESPONSES, _crisis_path_text, render, rule_for, sente
 
 from bot.concerns import concern_for
 from bot.rasa_ext.safety_net import SafetyNet
-from bot.safety import ABUSE, SafetyRules
+from bot.safety import ABUSE
 from bot.service_numbers import placeholders
-from bot.settings import SAFETY_PATTERN_FILES
 
 VALUES = placeholders()
 EMERGENCY, CHILDLINE = VALUES["emergency_phone"], VALUES["childline_phone"]
 WHICH_APP = re.compile(r"\b(which|what) (app|platform|game|site)\b", re.IGNORECASE)
 SELF_ANSWER = "This is not your fault"  # the first words of the answer for the one being abused
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
 
 
 FRIEND_TEXTS = [

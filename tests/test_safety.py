@@ -315,11 +315,6 @@ TRAPS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def rules():
-    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
-
-
 @pytest.mark.parametrize("text", DANGER)
 def test_danger_fires(rules, text):
     verdict = rules.check(text)
@@ -555,11 +550,6 @@ def _message(text, intent, confidence=0.9):
         add_to_output=True,
     )
     return message
-
-
-@pytest.fixture(scope="module")
-def component():
-    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
 def test_component_crisis_rule_overrides_the_model(component):

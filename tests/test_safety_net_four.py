@@ -7,29 +7,9 @@ crisis cues (nlu/safety_patterns.jsonl, label crisis_cue) now include violence, 
 """
 
 import pytest
+from helpers import predicted
 
-from bot.rasa_ext.safety_net import SafetyNet
-from bot.safety import ABUSE, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, normalise
-from bot.settings import SAFETY_PATTERN_FILES
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
-
-
-@pytest.fixture(scope="module")
-def component():
-    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
-
-
-def _message(text, intent, confidence=0.9):
-    from rasa.shared.nlu.training_data.message import Message
-
-    message = Message(data={"text": text})
-    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
-    return message
+from bot.safety import ABUSE, IMMEDIATE_DANGER, SELF_HARM, normalise
 
 
 @pytest.mark.parametrize(
@@ -44,7 +24,7 @@ def _message(text, intent, confidence=0.9):
     ],
 )
 def test_an_age_does_not_veto_a_crisis_reading_beside_violence_or_a_pick_up(component, text):
-    [message] = component.process([_message(text, "immediate_danger")])
+    [message] = component.process([predicted(text, "immediate_danger")])
     assert message.get("intent")["name"] != "out_of_scope", text
 
 
@@ -92,7 +72,7 @@ def test_family_friends_next_week_and_games_do_not_fire(rules, text):
 
 @pytest.mark.parametrize("text", ["he beat me at fifa again lol", "she destroyed me in the maths quiz"])
 def test_a_game_won_vetoes_a_crisis_reading(component, text):
-    [message] = component.process([_message(text, "immediate_danger")])
+    [message] = component.process([predicted(text, "immediate_danger")])
     assert message.get("intent")["name"] == "out_of_scope", text
 
 

@@ -9,15 +9,9 @@ with symptoms, and other languages (informal, romanised, first person, without d
 """
 
 import pytest
+from helpers import predicted
 
-from bot.rasa_ext.safety_net import SafetyNet
-from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, normalise
-from bot.settings import SAFETY_PATTERN_FILES
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, normalise
 
 
 def _check(rules, text, label):
@@ -151,7 +145,7 @@ def test_traps_do_not_fire(rules, text):
     ],
 )
 def test_those_false_alarms_veto_a_crisis_prediction(component, text):
-    [message] = component.process([_message(text, "immediate_danger")])
+    [message] = component.process([predicted(text, "immediate_danger")])
     assert message.get("intent")["name"] == "out_of_scope", text
 
 
@@ -170,20 +164,6 @@ def test_real_crisis_next_to_the_new_idioms_still_fires(rules, text, label):
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def _message(text, intent, confidence=0.9):
-    from rasa.shared.nlu.training_data.message import Message
-
-    message = Message(data={"text": text})
-    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
-    return message
-
-
-@pytest.fixture(scope="module")
-def component():
-    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
 @pytest.mark.parametrize(

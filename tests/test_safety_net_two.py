@@ -5,18 +5,13 @@ The phrasings are the safety helper's own, written from the issues' descriptions
 """
 
 import pytest
+from helpers import predicted
 
 from bot.rasa_ext.safety_net import SafetyNet
-from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, SafetyRules, _known, normalise
+from bot.safety import ABUSE, ALREADY_HURT, IMMEDIATE_DANGER, SELF_HARM, _known, normalise
 from bot.safety.languages import checkout_words, is_unreadable
 from bot.safety.normalise import fold, strip_accents, unmask_lookalikes
 from bot.settings import SAFETY_PATTERN_FILES
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return SafetyRules.from_paths(SAFETY_PATTERN_FILES)
-
 
 # --- 1. Already hurt: 999 (or A&E) first ----------------------------------------------------------------------
 
@@ -67,9 +62,9 @@ def test_already_hurt_traps(rules, text):
 
 
 def test_a_friend_already_hurt_is_a_friend_at_risk(component):
-    [message] = component.process([_message("my mate just swallowed a load of pills", "friend_worried")])
+    [message] = component.process([predicted("my mate just swallowed a load of pills", "friend_worried")])
     assert message.get("intent")["name"] == "friend_at_risk"
-    [message] = component.process([_message("i took a load of tablets", "self_harm")])
+    [message] = component.process([predicted("i took a load of tablets", "self_harm")])
     assert message.get("intent")["name"] == "already_hurt"
 
 
@@ -111,7 +106,7 @@ def test_abuse_traps(rules, text):
 
 
 def test_abuse_sets_the_abuse_disclosure_intent(component):
-    [message] = component.process([_message("my uncle touches me and says its our secret", "unknown_contact")])
+    [message] = component.process([predicted("my uncle touches me and says its our secret", "unknown_contact")])
     assert message.get("intent") == {"name": "abuse_disclosure", "confidence": 1.0}
     assert message.get("safety")["label"] == "abuse_disclosure"
 
@@ -200,7 +195,7 @@ def test_the_language_file_covers_sixteen_languages_with_sources():
     ],
 )
 def test_messages_the_bot_cannot_read_get_not_english(component, text):
-    [message] = component.process([_message(text, "affirm", 0.275)])
+    [message] = component.process([predicted(text, "affirm", 0.275)])
     assert message.get("intent")["name"] == "not_english", text
 
 
@@ -213,7 +208,7 @@ def test_english_and_short_messages_are_readable(rules, text):
 
 
 def test_a_model_crisis_on_an_unreadable_message_is_kept(component):
-    [message] = component.process([_message("мне очень плохо", "self_harm")])
+    [message] = component.process([predicted("мне очень плохо", "self_harm")])
     assert message.get("intent")["name"] == "self_harm"
 
 
@@ -243,7 +238,7 @@ FALSE_ALARMS = [
 @pytest.mark.parametrize("text", FALSE_ALARMS)
 def test_false_alarms_veto_a_crisis_prediction(component, text):
     for intent in ("immediate_danger", "self_harm"):
-        [message] = component.process([_message(text, intent)])
+        [message] = component.process([predicted(text, intent)])
         assert message.get("intent")["name"] == "out_of_scope", (text, intent)
 
 
@@ -257,7 +252,7 @@ def test_false_alarms_veto_a_crisis_prediction(component, text):
     ],
 )
 def test_real_danger_next_to_those_words_is_not_vetoed(component, text):
-    [message] = component.process([_message(text, "immediate_danger")])
+    [message] = component.process([predicted(text, "immediate_danger")])
     assert message.get("intent")["name"] in ("immediate_danger", "self_harm"), text
 
 
@@ -339,20 +334,6 @@ def test_a_long_story_with_no_crisis_does_not_fire(rules):
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def _message(text, intent, confidence=0.9):
-    from rasa.shared.nlu.training_data.message import Message
-
-    message = Message(data={"text": text})
-    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
-    return message
-
-
-@pytest.fixture(scope="module")
-def component():
-    return SafetyNet.create(SafetyNet.get_default_config(), None, None, None)
 
 
 def test_the_trained_model_keeps_the_training_words_for_the_unreadable_check(engine):
